@@ -1,0 +1,16 @@
+//! Administration: users and roles, the catalogue per year, and the audit log.
+//! Every handler takes an [`crate::auth::scope::AdminUser`], so only administrators get in.
+
+mod audit_log;
+mod catalogue;
+mod users;
+
+use crate::routes::Routes;
+
+/// The administration routes.
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(users::routes())
+        .merge(catalogue::routes())
+        .merge(audit_log::routes())
+}

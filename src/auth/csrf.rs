@@ -1,0 +1,105 @@
+//! Protection against cross-site request forgery, in two layers:
+//! - the browser's own signals: tower-http's `CsrfLayer` refuses cross-site requests by
+//!   `Sec-Fetch-Site` / `Origin` (see [`crate::http`]);
+//! - a token in every form: [`require_token`] is middleware on the whole app, so every
+//!   non-GET request is checked before any handler runs and no route can forget it.
+//!
+//! The token lives in the server-side session and is compared in constant time.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use tower_sessions::Session;
+
+use super::keys;
+use crate::error::AppError;
+
+/// Name of the hidden form field.
+pub const FIELD: &str = "csrf_token";
+/// Header accepted instead of the field (for scripts that enhance pages).
+pub const HEADER: &str = "x-csrf-token";
+/// Forms are small; file uploads have their own, larger limit.
+const MAX_FORM_BYTES: usize = 5 * 1024 * 1024;
+
+/// The session's form token, created on first use.
+pub async fn token(session: &Session) -> Result<String, tower_sessions::session::Error> {
+    if let Some(token) = session.get::<String>(keys::CSRF).await? {
+        return Ok(token);
+    }
+    rotate(session).await
+}
+
+/// Replaces the session's form token (at sign-in).
+pub async fn rotate(session: &Session) -> Result<String, tower_sessions::session::Error> {
+    let bytes: [u8; 32] = rand::random();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    session.insert(keys::CSRF, &token).await?;
+    Ok(token)
+}
+
+/// Middleware: lets safe methods through; anything else needs the session's token in the
+/// `csrf_token` form field or the `x-csrf-token` header, or gets the "form expired" page.
+pub async fn require_token(request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let expected = match request.extensions().get::<Session>() {
+        Some(session) => match session.get::<String>(keys::CSRF).await {
+            Ok(token) => token,
+            Err(error) => return AppError::from(error).into_response(),
+        },
+        None => None,
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let provided = parts
+        .headers
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            form_urlencoded::parse(&bytes)
+                .find(|(key, _)| key == FIELD)
+                .map(|(_, value)| value.into_owned())
+        });
+    match (expected, provided) {
+        (Some(expected), Some(provided))
+            if constant_time_eq(expected.as_bytes(), provided.as_bytes()) =>
+        {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        _ => {
+            tracing::warn!(
+                path = parts.uri.path(),
+                "refused a request without a valid form token"
+            );
+            AppError::CsrfRejected.into_response()
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn compares_exactly() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(!constant_time_eq(b"", b"a"));
+    }
+}

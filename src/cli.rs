@@ -1,0 +1,255 @@
+//! The command line: `medopt serve` (the default) and `medopt migrate`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use crate::audit::Actor;
+use crate::auth::session_store::PgSessionStore;
+use crate::auth::{Role, password};
+use crate::config::Config;
+use crate::db::{self, Database};
+use crate::users::{self, NewUser, OrgRef};
+use crate::{AppState, reference, telemetry};
+use tower_sessions::session_store::ExpiredDeletion;
+
+/// Medicines optimisation planning for NHS integrated care boards.
+#[derive(Debug, Parser)]
+#[command(name = "medopt", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Apply database migrations and load the reference data, then exit.
+    Migrate,
+    /// Manage user accounts (for operators and scripts).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the private PostgreSQL cluster used when `DATABASE_URL` is unset.
+    #[command(subcommand)]
+    DevDb(DevDbCommand),
+}
+
+/// `medopt user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input (first line).
+    Add {
+        /// E-mail address, used to sign in.
+        #[arg(long)]
+        email: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        /// icb_editor, icb_viewer, region_reviewer, national_analyst or admin.
+        #[arg(long)]
+        role: String,
+        /// ODS code of the ICB (ICB roles) or region (region_reviewer).
+        #[arg(long)]
+        org: Option<String>,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Set a user's password, read from standard input (first line), and unlock the account.
+    SetPassword {
+        /// E-mail address of the user.
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+/// `medopt dev-db …`: for developers and CI (e.g. `cargo sqlx prepare` needs a database).
+#[derive(Debug, Subcommand)]
+pub enum DevDbCommand {
+    /// Start the cluster if needed, create and migrate the database, print its URL and leave
+    /// the cluster running.
+    Start,
+    /// Stop the cluster.
+    Stop,
+}
+
+/// Runs the command and turns failure into a message and exit code 1.
+pub async fn run(cli: Cli) -> ExitCode {
+    telemetry::init(cli.config.log_format, &cli.config.log);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => migrate(cli.config).await,
+        Command::DevDb(command) => dev_db(command, cli.config).await,
+        Command::User(command) => user(command, cli.config).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("medopt: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prepares the schema and reference data, so the server or a script can rely on them.
+async fn prepare(db: &Database) -> anyhow::Result<()> {
+    db::migrate(&db.pool).await?;
+    let report = reference::load(&db.pool).await?;
+    tracing::info!(rows_changed = report.rows_changed, "reference data loaded");
+    Ok(())
+}
+
+/// Reads the first line of standard input, without its line ending.
+fn read_password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("could not read the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn user(command: UserCommand, config: Config) -> anyhow::Result<()> {
+    let password = read_password_from_stdin()?;
+    password::check_rules(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let db = Database::open(&config).await?;
+    let result = async {
+        prepare(&db).await?;
+        let mut tx = db.pool.begin().await?;
+        let actor = Actor::default();
+        match command {
+            UserCommand::Add { email, name, role, org, .. } => {
+                let role = Role::parse(&role).with_context(|| {
+                    format!("unknown role {role:?}: use icb_editor, icb_viewer, region_reviewer, national_analyst or admin")
+                })?;
+                let org = match (role.org_kind(), org) {
+                    (Some(kind), Some(code)) => Some(OrgRef { kind, code: code.trim().to_uppercase() }),
+                    (Some(_), None) => anyhow::bail!("role {role} needs --org with an ODS code"),
+                    (None, Some(_)) => anyhow::bail!("role {role} takes no --org"),
+                    (None, None) => None,
+                };
+                let email = email.trim().to_lowercase();
+                anyhow::ensure!(users::looks_like_email(&email), "{email:?} is not an e-mail address");
+                let new = NewUser { email: &email, name: name.trim(), role, org: org.as_ref(), password, must_change_password: false };
+                let user_id = users::create(&mut tx, &actor, new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("created user {user_id}");
+            }
+            UserCommand::SetPassword { email, .. } => {
+                users::set_password(&mut tx, &actor, &email.trim().to_lowercase(), password)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("password set");
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    db.shutdown().await;
+    result
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let db = Database::open(&config).await?;
+    let result = prepare(&db).await;
+    db.shutdown().await;
+    result
+}
+
+async fn dev_db(command: DevDbCommand, config: Config) -> anyhow::Result<()> {
+    match command {
+        DevDbCommand::Start => {
+            let config = Config {
+                database_url: None,
+                ..config
+            };
+            let db = Database::open(&config).await?;
+            let prepared = prepare(&db).await;
+            let url = db.local_url();
+            db.pool.close().await;
+            prepared?;
+            println!("{}", url.context("no private cluster was started")?);
+            Ok(())
+        }
+        DevDbCommand::Stop => db::stop_local_cluster().await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let db = Database::open(&config).await?;
+    let result = async {
+        prepare(&db).await?;
+        if let Some(one_time) = users::ensure_first_admin(&db.pool, &config.admin_email).await? {
+            // Printed once, to the console only: never to the logs.
+            println!(
+                "\nFirst start: created administrator {} with one-time password\n\n    {one_time}\n\n\
+                 Sign in at http://{}/login; you will be asked to choose a new password.\n",
+                config.admin_email, config.bind
+            );
+        }
+        let sessions = PgSessionStore::new(db.pool.clone());
+        tokio::spawn(sweep_expired_sessions(sessions));
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("could not listen on {}", config.bind))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "medopt is listening on http://{address}");
+        let app = crate::app(AppState::new(db.pool.clone(), config));
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the web server failed")
+    }
+    .await;
+    db.shutdown().await;
+    result
+}
+
+/// Deletes ended sessions every five minutes, for as long as the server runs.
+async fn sweep_expired_sessions(sessions: PgSessionStore) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        if let Err(error) = sessions.delete_expired().await {
+            tracing::warn!(%error, "could not delete expired sessions");
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the server stops.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

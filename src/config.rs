@@ -1,0 +1,97 @@
+//! Configuration, read from the environment (and overridable by flags).
+//!
+//! Every variable is listed in the README and in `.env.example`. Defaults are chosen so that
+//! `cargo run --release` works on a fresh machine with nothing set.
+
+use std::net::SocketAddr;
+
+use clap::{Args, ValueEnum};
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// PostgreSQL connection string. When unset, medopt starts a private PostgreSQL cluster
+    /// from the locally installed binaries (see `MEDOPT_PG_*`).
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Address the web server listens on.
+    #[arg(
+        long,
+        env = "MEDOPT_BIND",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Log output: `pretty` for people, `json` for log collectors.
+    #[arg(
+        long,
+        env = "MEDOPT_LOG_FORMAT",
+        default_value = "pretty",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `medopt=debug,tower_http=info`.
+    #[arg(long, env = "MEDOPT_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Set when medopt is served over HTTPS: session cookies then get `Secure` and the
+    /// `__Host-` name prefix.
+    #[arg(
+        long,
+        env = "MEDOPT_SECURE_COOKIES",
+        default_value_t = false,
+        global = true
+    )]
+    pub secure_cookies: bool,
+
+    /// Sign-in attempts allowed per minute from one network address.
+    #[arg(
+        long,
+        env = "MEDOPT_LOGIN_ATTEMPTS_PER_MINUTE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub login_attempts_per_minute: u32,
+
+    /// E-mail address of the administrator created on first start with an empty database.
+    #[arg(
+        long,
+        env = "MEDOPT_ADMIN_EMAIL",
+        default_value = "admin@localhost",
+        global = true
+    )]
+    pub admin_email: String,
+
+    /// Largest connection pool the server keeps to PostgreSQL.
+    #[arg(long, env = "MEDOPT_DB_POOL_SIZE", default_value_t = 10, global = true)]
+    pub db_pool_size: u32,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, coloured when the output is a terminal.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Config {
+    /// A configuration for tests: no database URL (the test supplies its pool), port 0.
+    pub fn for_tests() -> Self {
+        Self {
+            database_url: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            log_format: LogFormat::Pretty,
+            log: "warn".into(),
+            db_pool_size: 5,
+            secure_cookies: false,
+            // Tests sign in many times from one address; the limit has its own test.
+            login_attempts_per_minute: 10_000,
+            admin_email: "admin@localhost".into(),
+        }
+    }
+}

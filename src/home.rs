@@ -1,0 +1,59 @@
+//! The start page: what the service is, with links onwards (to the user's own organisation
+//! when signed in).
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::auth::{MaybeUser, Role};
+use crate::page::Layout;
+use crate::routes::{Access, Routes};
+
+/// The home route.
+pub fn routes() -> Routes {
+    Routes::new().get("/", Access::Public, show_home)
+}
+
+/// A link to somewhere the signed-in user works.
+pub struct WorkLink {
+    pub href: String,
+    pub label: String,
+}
+
+/// `/`
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+    pub work: Vec<WorkLink>,
+}
+
+async fn show_home(user: MaybeUser) -> HomePage {
+    let link = |href: String, label: &str| WorkLink {
+        href,
+        label: label.into(),
+    };
+    let work = match &user.0 {
+        None => Vec::new(),
+        Some(u) => match (u.role, u.org_code.clone()) {
+            (Role::IcbEditor | Role::IcbViewer, Some(code)) => {
+                vec![link(format!("/icbs/{code}"), "Your ICB's plans")]
+            }
+            (Role::RegionReviewer, Some(code)) => {
+                vec![link(format!("/regions/{code}"), "Your region's ICBs")]
+            }
+            (Role::Admin, _) => vec![
+                link("/admin/users".into(), "Manage users"),
+                link(
+                    "/admin/catalogue".into(),
+                    "Manage the opportunity catalogue",
+                ),
+                link("/admin/audit".into(), "Audit log"),
+            ],
+            _ => vec![link("/organisations".into(), "Regions and ICBs")],
+        },
+    };
+    HomePage {
+        layout: user.layout(),
+        work,
+    }
+}

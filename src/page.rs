@@ -1,0 +1,88 @@
+//! What every page shares: the [`Layout`] data the base template reads, and the error page.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+/// Data the base layout needs on every page (the signed-in user, the form token).
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    /// Who is signed in, for the header. `None` on public pages and error pages.
+    pub user: Option<UserBadge>,
+    /// Token for the sign-out form in the header.
+    pub csrf_token: String,
+}
+
+/// How the signed-in user appears in the header.
+#[derive(Debug, Clone)]
+pub struct UserBadge {
+    /// Display name.
+    pub name: String,
+    /// The role, in words.
+    pub role_label: String,
+}
+
+/// The NHS-styled page for 404 and 500 answers.
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub heading: String,
+    pub message: String,
+}
+
+impl ErrorPage {
+    /// "Page not found", worded as on NHS.UK.
+    pub fn not_found() -> Self {
+        Self {
+            layout: Layout::default(),
+            heading: "Page not found".into(),
+            message: "If you typed the web address, check it was correct. If you pasted the web \
+                      address, check you copied the entire address."
+                .into(),
+        }
+    }
+
+    /// The role does not cover this feature.
+    pub fn forbidden() -> Self {
+        Self {
+            layout: Layout::default(),
+            heading: "You do not have permission to do this".into(),
+            message: "Your role does not include this. If you think it should, contact your \
+                      system administrator."
+                .into(),
+        }
+    }
+
+    /// A form arrived without a valid token (expired session, or sent from another site).
+    pub fn form_expired() -> Self {
+        Self {
+            layout: Layout::default(),
+            heading: "Your form could not be sent".into(),
+            message: "The page was open too long or your session ended. Go back, reload the \
+                      page and try again. Nothing was changed."
+                .into(),
+        }
+    }
+
+    /// Too many sign-in attempts from one address.
+    pub fn too_many_requests() -> Self {
+        Self {
+            layout: Layout::default(),
+            heading: "Too many attempts".into(),
+            message: "There have been too many sign-in attempts from your network. Wait a \
+                      minute and try again."
+                .into(),
+        }
+    }
+
+    /// "Sorry, there is a problem with the service": nothing internal is shown.
+    pub fn internal() -> Self {
+        Self {
+            layout: Layout::default(),
+            heading: "Sorry, there is a problem with the service".into(),
+            message:
+                "Try again later. If the problem continues, contact your system administrator."
+                    .into(),
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The state every handler can reach: cheap to clone, one `Arc` inside.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sqlx::PgPool;
+
+use crate::config::Config;
+
+/// Shared application state.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: PgPool,
+    config: Config,
+    login_limiter: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl AppState {
+    /// Builds the state from a connected (possibly lazy) pool and the configuration.
+    pub fn new(db: PgPool, config: Config) -> Self {
+        let per_minute =
+            NonZeroU32::new(config.login_attempts_per_minute).unwrap_or(NonZeroU32::MIN);
+        let login_limiter = RateLimiter::keyed(Quota::per_minute(per_minute));
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                config,
+                login_limiter,
+            }),
+        }
+    }
+
+    /// The connection pool. Handlers read tenant data through [`crate::auth::scope::begin`]
+    /// instead, so row-level security applies.
+    pub fn db(&self) -> &PgPool {
+        &self.inner.db
+    }
+
+    /// The configuration the server was started with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Sign-in attempts per client address.
+    pub fn login_limiter(&self) -> &DefaultKeyedRateLimiter<IpAddr> {
+        &self.inner.login_limiter
+    }
+}

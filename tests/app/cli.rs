@@ -1,0 +1,176 @@
+//! `medopt user add` and `medopt user set-password`, run as the real binary.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use sqlx::PgPool;
+
+use crate::common::TestApp;
+
+/// The URL of this test's own database, on the server the harness uses.
+fn database_url(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").unwrap();
+    let (server, _) = base.rsplit_once('/').unwrap();
+    format!(
+        "{server}/{}",
+        pool.connect_options().get_database().unwrap()
+    )
+}
+
+fn medopt(pool: &PgPool, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medopt"))
+        .args(args)
+        .env("DATABASE_URL", database_url(pool))
+        .env("MEDOPT_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[sqlx::test]
+async fn operators_add_users_and_set_passwords(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let add = [
+        "user",
+        "add",
+        "--email",
+        "Ops.User@test.nhs.uk",
+        "--name",
+        "Ops User",
+        "--role",
+        "icb_editor",
+        "--org",
+        "qe1",
+        "--password-stdin",
+    ];
+    let output = medopt(&pool, &add, "amber lantern meadow 7\n");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut browser = app.browser();
+    assert_eq!(
+        browser
+            .sign_in("ops.user@test.nhs.uk", "amber lantern meadow 7")
+            .await
+            .location(),
+        Some("/")
+    );
+    assert_eq!(browser.get("/icbs/QE1").await.status, 200);
+
+    // The same e-mail twice is refused.
+    let output = medopt(&pool, &add, "amber lantern meadow 7\n");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("already exists"));
+
+    let set = [
+        "user",
+        "set-password",
+        "--email",
+        "ops.user@test.nhs.uk",
+        "--password-stdin",
+    ];
+    let output = medopt(&pool, &set, "copper window lighthouse 9\n");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        app.browser()
+            .sign_in("ops.user@test.nhs.uk", "amber lantern meadow 7")
+            .await
+            .status,
+        422
+    );
+    assert_eq!(
+        app.browser()
+            .sign_in("ops.user@test.nhs.uk", "copper window lighthouse 9")
+            .await
+            .status,
+        303
+    );
+}
+
+#[sqlx::test]
+async fn the_command_line_refuses_bad_input_with_a_clear_message(pool: PgPool) {
+    let _app = TestApp::new(pool.clone()).await;
+    for (args, stdin, message) in [
+        (
+            vec![
+                "user",
+                "add",
+                "--email",
+                "a@test.nhs.uk",
+                "--name",
+                "A",
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
+            "password1234\n",
+            "too common",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "--email",
+                "a@test.nhs.uk",
+                "--name",
+                "A",
+                "--role",
+                "icb_editor",
+                "--password-stdin",
+            ],
+            "amber lantern meadow 7\n",
+            "needs --org",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "--email",
+                "a@test.nhs.uk",
+                "--name",
+                "A",
+                "--role",
+                "boss",
+                "--password-stdin",
+            ],
+            "amber lantern meadow 7\n",
+            "unknown role",
+        ),
+        (
+            vec![
+                "user",
+                "set-password",
+                "--email",
+                "nobody@test.nhs.uk",
+                "--password-stdin",
+            ],
+            "amber lantern meadow 7\n",
+            "No user has this email",
+        ),
+    ] {
+        let output = medopt(&pool, &args, stdin);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    let users: i64 = sqlx::query_scalar("select count(*) from app_user")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+}

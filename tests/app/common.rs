@@ -1,0 +1,309 @@
+//! The test harness: a [`TestApp`] wrapping the real router, and response helpers that parse
+//! HTML so tests assert on what a user sees.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use medopt::audit::Actor;
+use medopt::auth::Role;
+use medopt::config::Config;
+use medopt::users::{self, NewUser, OrgRef};
+use medopt::{AppState, reference};
+use scraper::{Html, Selector};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+/// Before any test runs: with no `DATABASE_URL`, start (or reuse) the private test cluster and
+/// point `#[sqlx::test]` at it. It stays running for the next run, like a service would.
+#[ctor::ctor(unsafe)]
+fn test_database() {
+    if std::env::var_os("DATABASE_URL").is_some() {
+        return;
+    }
+    let options = medopt::devdb::Options::for_tests().expect("test cluster options");
+    let cluster = medopt::devdb::LocalPostgres::start(&options)
+        .unwrap_or_else(|e| panic!("could not start the test PostgreSQL cluster: {e}"));
+    // SAFETY: constructors run before `main`, while the process has a single thread.
+    unsafe { std::env::set_var("DATABASE_URL", cluster.url("postgres")) };
+}
+
+/// The application under test.
+pub struct TestApp {
+    pub pool: PgPool,
+    pub state: AppState,
+    router: Router,
+}
+
+impl TestApp {
+    /// The app on `pool` with the reference data loaded, as at start-up.
+    pub async fn new(pool: PgPool) -> Self {
+        reference::load(&pool).await.expect("reference data loads");
+        Self::without_reference_data(pool)
+    }
+
+    /// The app on `pool` as it is.
+    pub fn without_reference_data(pool: PgPool) -> Self {
+        Self::with_config(pool, Config::for_tests())
+    }
+
+    /// The app on `pool` with a particular configuration (reference data not loaded).
+    pub fn with_config(pool: PgPool, config: Config) -> Self {
+        let state = AppState::new(pool.clone(), config);
+        let router = medopt::app(state.clone());
+        Self {
+            pool,
+            state,
+            router,
+        }
+    }
+
+    /// Sends a GET request.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        let request = Request::get(path)
+            .body(Body::empty())
+            .expect("valid request");
+        self.request(request).await
+    }
+
+    /// Sends any request.
+    pub async fn request(&self, request: Request<Body>) -> TestResponse {
+        send(&self.router, request).await
+    }
+}
+
+/// Sends any request through `router`.
+pub async fn send(router: &Router, request: Request<Body>) -> TestResponse {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    TestResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// A response, buffered.
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    /// The body parsed as an HTML document.
+    pub fn html(&self) -> Html {
+        Html::parse_document(&self.body)
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Parses a CSS selector (tests use literal, valid selectors).
+pub fn sel(css: &str) -> Selector {
+    Selector::parse(css).unwrap_or_else(|e| panic!("bad selector {css}: {e}"))
+}
+
+/// The trimmed, whitespace-collapsed text of every element matching `css`.
+pub fn texts(html: &Html, css: &str) -> Vec<String> {
+    html.select(&sel(css)).map(|e| text_of(&e)).collect()
+}
+
+/// The whitespace-collapsed text of one element.
+pub fn text_of(element: &scraper::ElementRef<'_>) -> String {
+    element
+        .text()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A password that passes the rules, used for every test account.
+pub const PASSWORD: &str = "violet kettle harbour 42";
+
+/// A test account.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub user_id: uuid::Uuid,
+    pub email: String,
+    pub role: Role,
+}
+
+impl TestApp {
+    /// Creates an active account with [`PASSWORD`]; `org` is an ICB or region ODS code.
+    pub async fn user(&self, role: Role, org: Option<&str>) -> TestUser {
+        let n = NEXT_USER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let email = format!(
+            "{}.{}.{n}@test.nhs.uk",
+            role.as_str(),
+            org.unwrap_or("all").to_lowercase()
+        );
+        let org_ref = org.map(|code| OrgRef {
+            kind: role.org_kind().expect("role takes an organisation"),
+            code: code.to_owned(),
+        });
+        let mut conn = self.pool.acquire().await.expect("connection");
+        let new = NewUser {
+            email: &email,
+            name: &format!("Test {} {n}", role.label()),
+            role,
+            org: org_ref.as_ref(),
+            password: PASSWORD.to_owned(),
+            must_change_password: false,
+        };
+        let user_id = users::create(&mut conn, &Actor::default(), new)
+            .await
+            .expect("user created");
+        TestUser {
+            user_id,
+            email,
+            role,
+        }
+    }
+
+    /// A browser with no cookies.
+    pub fn browser(&self) -> Browser<'_> {
+        Browser {
+            app: self,
+            cookie: None,
+            csrf: None,
+        }
+    }
+
+    /// A browser signed in as `user`, holding the form token.
+    pub async fn login_as(&self, user: &TestUser) -> Browser<'_> {
+        let mut browser = self.browser();
+        let response = browser.sign_in(&user.email, PASSWORD).await;
+        assert_eq!(
+            response.status, 303,
+            "sign-in of {} failed: {}",
+            user.email, response.body
+        );
+        browser.refresh_csrf().await;
+        browser
+    }
+}
+
+static NEXT_USER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+/// A cookie-keeping client of the app, like one browser tab.
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    /// `name=value` of the session cookie.
+    pub cookie: Option<String>,
+    /// The form token last seen on a page.
+    pub csrf: Option<String>,
+}
+
+impl Browser<'_> {
+    /// GET `path`.
+    pub async fn get(&mut self, path: &str) -> TestResponse {
+        let request = self.request(Request::get(path), Body::empty());
+        self.send(request).await
+    }
+
+    /// POST a form, adding the form token.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let token = self.csrf.clone().unwrap_or_default();
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// POST exactly these fields (no token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let builder =
+            Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+        let request = self.request(builder, Body::from(body));
+        self.send(request).await
+    }
+
+    /// Opens the sign-in page and signs in.
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> TestResponse {
+        self.sign_in_next(email, password, "/").await
+    }
+
+    /// Signs in, asking to go to `next` afterwards.
+    pub async fn sign_in_next(&mut self, email: &str, password: &str, next: &str) -> TestResponse {
+        let page = self.get("/login").await;
+        self.csrf = token_on(&page.html());
+        self.post(
+            "/login",
+            &[("email", email), ("password", password), ("next", next)],
+        )
+        .await
+    }
+
+    /// Reads the form token from a page that has a form.
+    pub async fn refresh_csrf(&mut self) {
+        let page = self.get("/account/password").await;
+        self.csrf = token_on(&page.html());
+        assert!(
+            self.csrf.is_some(),
+            "no form token on /account/password: {}",
+            page.status
+        );
+    }
+
+    fn request(&self, builder: axum::http::request::Builder, body: Body) -> Request<Body> {
+        let builder = match &self.cookie {
+            Some(cookie) => builder.header("cookie", cookie),
+            None => builder,
+        };
+        builder.body(body).expect("valid request")
+    }
+
+    async fn send(&mut self, request: Request<Body>) -> TestResponse {
+        let response = self.app.request(request).await;
+        for set_cookie in response.headers.get_all("set-cookie") {
+            let text = set_cookie.to_str().unwrap_or_default();
+            let pair = text.split(';').next().unwrap_or_default().trim().to_owned();
+            let removed = text.contains("Max-Age=0") || pair.ends_with('=');
+            self.cookie = if removed { None } else { Some(pair) };
+        }
+        response
+    }
+}
+
+/// The `csrf_token` of the first form on a page.
+pub fn token_on(html: &Html) -> Option<String> {
+    html.select(&sel(r#"input[name="csrf_token"]"#))
+        .next()
+        .and_then(|input| input.value().attr("value"))
+        .map(str::to_owned)
+}
+
+impl TestResponse {
+    /// The `Location` of a redirect.
+    pub fn location(&self) -> Option<&str> {
+        self.header("location")
+    }
+
+    /// The error message shown by the field `id` (NHS.UK pattern: `#id-error`).
+    pub fn field_error(&self, id: &str) -> Option<String> {
+        let html = self.html();
+        html.select(&sel(&format!("#{id}-error")))
+            .next()
+            .map(|e| text_of(&e))
+    }
+
+    /// The page's `<h1>`.
+    pub fn h1(&self) -> String {
+        texts(&self.html(), "h1").join(" | ")
+    }
+}

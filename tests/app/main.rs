@@ -1,0 +1,24 @@
+//! Black-box tests: requests go through the real router (`medopt::app`) to a real PostgreSQL
+//! database, one fresh database per test (`#[sqlx::test]`). With no `DATABASE_URL`, the
+//! harness starts a private test cluster first, so plain `cargo test` works anywhere.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "in test helpers a panic is the failure report"
+)]
+
+mod common;
+
+mod access_matrix;
+mod admin;
+mod audit;
+mod auth;
+mod catalogue;
+mod cli;
+mod csrf;
+mod health;
+mod home;
+mod http_hygiene;
+mod organisations;
+mod reference_data;
+mod rls;
