@@ -1,7 +1,12 @@
-//! Pure domain types: financial years, money. No I/O here, so everything is unit-tested hard.
+//! Pure domain types: financial years, money, phasing and dashboard progress. No I/O here, so
+//! everything is unit-tested hard.
 
 mod financial_year;
 mod money;
+pub mod phasing;
+mod progress;
 
 pub use financial_year::{FinancialYear, ParseFinancialYearError};
-pub use money::Pence;
+pub use money::{ParseMoneyError, Pence};
+pub use phasing::even_split;
+pub use progress::{CumulativePoint, MonthFigures, Progress, cumulative, progress};

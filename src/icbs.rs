@@ -190,7 +190,7 @@ async fn start_plan(
         audit::record(&mut tx, &user.actor(), event).await?;
     }
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/icbs/{}", icb.ods_code())).into_response())
+    Ok(Redirect::to(&format!("/icbs/{}/{}/plan", icb.ods_code(), year.slug())).into_response())
 }
 
 /// One ICB's row on a region page.

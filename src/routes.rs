@@ -22,6 +22,8 @@ pub enum Access {
     IcbRead,
     /// ICB editors of the ICB in the path.
     IcbWrite,
+    /// Reviewers of the region of the ICB in the path (they agree or return its plan).
+    IcbReview,
     /// Users whose scope covers the region in the path (`{region}`): its reviewers, national roles.
     RegionRead,
     /// Administrators.

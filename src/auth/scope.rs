@@ -178,6 +178,17 @@ impl IcbAccess {
     }
 }
 
+impl IcbAccess {
+    /// Refuses (403) unless the caller may agree or return this ICB's plan.
+    pub fn require_review(&self) -> AppResult<()> {
+        if self.can_review {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
 /// Proof that the caller may see one region's ICBs.
 #[derive(Debug, Clone)]
 pub struct RegionAccess {

@@ -78,6 +78,34 @@ impl FinancialYear {
     pub fn previous(self) -> Option<Self> {
         Self::starting(self.0 - 1)
     }
+
+    /// The twelve reporting months, April to March, each as its first day. Monthly plans and
+    /// actuals are keyed by these dates.
+    pub fn months(self) -> [NaiveDate; 12] {
+        std::array::from_fn(|i| {
+            let (year, month) = if i < 9 {
+                (self.0, i as u32 + 4)
+            } else {
+                (self.0 + 1, i as u32 - 8)
+            };
+            NaiveDate::from_ymd_opt(year, month, 1).expect("the first of every month exists")
+        })
+    }
+
+    /// Whether `month` is one of [`months`](Self::months): a first-of-month date inside the
+    /// year. Any other day is refused, so a stray mid-month date cannot pass for a month.
+    pub fn contains_month(self, month: NaiveDate) -> bool {
+        self.month_index(month).is_some()
+    }
+
+    /// Where `month` falls in [`months`](Self::months): 0 for April to 11 for March, or
+    /// `None` if it is not a first-of-month date inside the year.
+    pub fn month_index(self, month: NaiveDate) -> Option<usize> {
+        if month.day() != 1 || Self::containing(month) != self {
+            return None;
+        }
+        Some(((month.month() + 8) % 12) as usize)
+    }
 }
 
 /// The form people write: `2024/25`.
@@ -149,11 +177,40 @@ mod tests {
     }
 
     #[test]
+    fn lists_months_april_to_march() {
+        let y = FinancialYear::starting(2025).unwrap();
+        let months = y.months();
+        assert_eq!(months[0], date(2025, 4, 1));
+        assert_eq!(months[8], date(2025, 12, 1));
+        assert_eq!(months[9], date(2026, 1, 1));
+        assert_eq!(months[11], date(2026, 3, 1));
+        for (i, month) in months.into_iter().enumerate() {
+            assert!(y.contains_month(month));
+            assert_eq!(y.month_index(month), Some(i));
+            assert_eq!(FinancialYear::containing(month), y);
+        }
+        assert!(months.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn contains_only_first_of_month_dates_inside_the_year() {
+        let y = FinancialYear::starting(2025).unwrap();
+        assert!(!y.contains_month(date(2025, 4, 2)));
+        assert!(!y.contains_month(date(2026, 3, 31)));
+        assert!(!y.contains_month(date(2025, 3, 1)));
+        assert!(!y.contains_month(date(2026, 4, 1)));
+        assert!(!y.contains_month(date(2024, 6, 1)));
+        assert_eq!(y.month_index(date(2025, 3, 1)), None);
+    }
+
+    #[test]
     fn every_year_round_trips() {
         for start in 2000..=2098 {
             let y = FinancialYear::starting(start).unwrap();
             assert_eq!(FinancialYear::parse(&y.to_string()), Ok(y));
             assert_eq!(FinancialYear::containing(y.ends_on()), y);
+            assert_eq!(y.months()[0], y.starts_on());
+            assert_eq!(y.months()[11].month(), 3);
         }
     }
 }

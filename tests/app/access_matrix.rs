@@ -45,6 +45,15 @@ fn expected(access: Access, role: Option<Role>, own: bool) -> Expect {
             }
         }
         (Access::IcbWrite, Role::NationalAnalyst | Role::Admin) => Forbidden,
+        (Access::IcbReview, Role::RegionReviewer) => scoped(own),
+        (Access::IcbReview, Role::IcbEditor | Role::IcbViewer) => {
+            if own {
+                Forbidden
+            } else {
+                NotFound
+            }
+        }
+        (Access::IcbReview, Role::NationalAnalyst | Role::Admin) => Forbidden,
         (Access::RegionRead, Role::RegionReviewer) => scoped(own),
         (Access::RegionRead, Role::IcbEditor | Role::IcbViewer) => NotFound,
         (Access::RegionRead, Role::NationalAnalyst | Role::Admin) => Allowed,
@@ -55,7 +64,7 @@ fn expected(access: Access, role: Option<Role>, own: bool) -> Expect {
 
 /// Whether the path names a tenant object, so own and foreign cases differ.
 fn has_tenant_param(path: &str) -> bool {
-    ["{icb}", "{region}", "{user_id}"]
+    ["{icb}", "{region}", "{user_id}", "{workstream}", "{measure}"]
         .iter()
         .any(|p| path.contains(p))
 }
@@ -63,14 +72,16 @@ fn has_tenant_param(path: &str) -> bool {
 struct Fixture {
     own_target: TestUser,
     foreign_target: TestUser,
+    own: Planted,
+    foreign: Planted,
 }
 
 impl Fixture {
     fn path(&self, route: &RouteInfo, own: bool) -> String {
-        let (icb, region, user) = if own {
-            ("QE1", "Y62", self.own_target.user_id)
+        let (icb, region, user, planted) = if own {
+            ("QE1", "Y62", self.own_target.user_id, &self.own)
         } else {
-            ("QWE", "Y56", self.foreign_target.user_id)
+            ("QWE", "Y56", self.foreign_target.user_id, &self.foreign)
         };
         route
             .path
@@ -79,13 +90,20 @@ impl Fixture {
             .replace("{year}", "2024-25")
             .replace("{number}", "12")
             .replace("{user_id}", &user.to_string())
+            .replace("{workstream}", &planted.workstream_id.to_string())
+            .replace("{measure}", &planted.measure_id.to_string())
     }
 }
 
-/// Plans (with their comments) and accounts: what a refused write must leave alone.
+/// Every tenant row and the accounts: what a refused write must leave alone.
 async fn tenant_snapshot(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar(
         "select format('%s', p) from plan p
+         union all select format('%s', w) from workstream w
+         union all select format('%s', m) from workstream_month m
+         union all select format('%s', u) from workstream_update u
+         union all select format('%s', m) from measure m
+         union all select format('%s', v) from measure_value v
          union all select format('%s %s %s %s %s %s', user_id, email, role, icb_id, region_id, active) from app_user
          order by 1",
     )
@@ -94,7 +112,13 @@ async fn tenant_snapshot(pool: &PgPool) -> Vec<String> {
     .unwrap()
 }
 
-async fn plant_plans(pool: &PgPool) {
+/// A workstream (with a month, an update and a measure) planted in an ICB's 2024/25 plan.
+struct Planted {
+    workstream_id: i32,
+    measure_id: i32,
+}
+
+async fn plant_plans(pool: &PgPool) -> (Planted, Planted) {
     sqlx::query(
         "insert into plan (icb_id, programme_year_id, status, review_comment)
          select i.icb_id, y.programme_year_id, 'returned', c.comment
@@ -107,6 +131,44 @@ async fn plant_plans(pool: &PgPool) {
     .execute(pool)
     .await
     .unwrap();
+    let mut planted = Vec::new();
+    for (code, marker) in [("QE1", OWN_MARKER), ("QWE", FOREIGN_MARKER)] {
+        let (workstream_id, measure_id): (i32, i32) = sqlx::query_as(
+            "with w as (
+                 insert into workstream (icb_id, plan_id, title, lead_name, annual_target_pence)
+                 select p.icb_id, p.plan_id, $2 || ' priority', $2 || ' lead', 1200000
+                 from plan p join icb i using (icb_id) where i.ods_code = $1
+                 returning workstream_id, icb_id),
+             m as (
+                 insert into workstream_month (workstream_id, icb_id, month, planned_pence, actual_pence)
+                 select workstream_id, icb_id, '2024-04-01', 100000, 98765 from w),
+             u as (
+                 insert into workstream_update (workstream_id, icb_id, rag, narrative, author_name)
+                 select workstream_id, icb_id, 'amber', $2 || ' narrative', 'Someone' from w),
+             ms as (
+                 insert into measure (workstream_id, icb_id, name, unit, direction)
+                 select workstream_id, icb_id, $2 || ' measure', '%', 'higher_is_better' from w
+                 returning measure_id, icb_id)
+             select (select workstream_id from w), (select measure_id from ms)",
+        )
+        .bind(code)
+        .bind(marker)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        sqlx::query("insert into measure_value (measure_id, icb_id, month, value) select measure_id, icb_id, '2024-04-01', 42 from measure where measure_id = $1")
+            .bind(measure_id)
+            .execute(pool)
+            .await
+            .unwrap();
+        planted.push(Planted {
+            workstream_id,
+            measure_id,
+        });
+    }
+    let foreign = planted.pop().unwrap();
+    let own = planted.pop().unwrap();
+    (own, foreign)
 }
 
 /// The redirect that asks a visitor to sign in (not the one after signing out).
@@ -142,7 +204,7 @@ async fn check_case(
         Expect::Allowed => match route.method {
             "GET" => status == 200,
             _ => {
-                matches!(status, 200 | 303 | 422)
+                matches!(status, 200 | 303 | 409 | 422)
                     && !response.location().is_some_and(is_sign_in_redirect)
             }
         },
@@ -168,10 +230,12 @@ async fn check_case(
 #[sqlx::test]
 async fn every_route_answers_every_role_as_declared(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    plant_plans(&app.pool).await;
+    let (own, foreign) = plant_plans(&app.pool).await;
     let fixture = Fixture {
         own_target: app.user(Role::IcbViewer, Some("QE1")).await,
         foreign_target: app.user(Role::IcbViewer, Some("QWE")).await,
+        own,
+        foreign,
     };
     let actors = [
         app.user(Role::IcbEditor, Some("QE1")).await,

@@ -1,0 +1,129 @@
+//! Field-by-field differences: what an edit changed (for the audit log and the workstream's
+//! history) and, for a stale save, what the user sent against what is saved now.
+
+use chrono::NaiveDate;
+use serde_json::{Map, Value, json};
+
+/// One field that differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// The fields that differ between two versions of a record, in form order.
+#[derive(Debug, Clone, Default)]
+pub struct Changes(Vec<Change>);
+
+impl Changes {
+    /// Records `field` if `before` and `after` differ.
+    pub fn field(&mut self, field: impl Into<String>, before: impl Into<String>, after: impl Into<String>) {
+        let (before, after) = (before.into(), after.into());
+        if before != after {
+            self.0.push(Change {
+                field: field.into(),
+                before,
+                after,
+            });
+        }
+    }
+
+    /// Whether nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The differences.
+    pub fn into_vec(self) -> Vec<Change> {
+        self.0
+    }
+
+    /// `{"before": {field: value}, "after": {field: value}}` for an audit event's details.
+    pub fn to_json(&self) -> Value {
+        let mut before = Map::new();
+        let mut after = Map::new();
+        for c in &self.0 {
+            before.insert(c.field.clone(), json!(c.before));
+            after.insert(c.field.clone(), json!(c.after));
+        }
+        json!({ "before": before, "after": after })
+    }
+}
+
+/// The changes an audit event's details record, for a history list: one line per field.
+pub fn describe(details: &Value) -> Vec<Change> {
+    let text = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => "(none)".to_owned(),
+        Some(Value::String(s)) if s.is_empty() => "(blank)".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Some(other) => other.to_string(),
+    };
+    let before = details.get("before").and_then(Value::as_object);
+    let after = details.get("after").and_then(Value::as_object);
+    let mut fields: Vec<&String> = after.map(|a| a.keys().collect()).unwrap_or_default();
+    for key in before.into_iter().flat_map(|b| b.keys()) {
+        if !fields.contains(&key) {
+            fields.push(key);
+        }
+    }
+    fields
+        .into_iter()
+        .map(|f| Change {
+            field: f.clone(),
+            before: text(before.and_then(|b| b.get(f))),
+            after: text(after.and_then(|a| a.get(f))),
+        })
+        .collect()
+}
+
+/// `2024-04`: a month as written in form field names.
+pub fn month_key(month: NaiveDate) -> String {
+    month.format("%Y-%m").to_string()
+}
+
+/// `April 2024`.
+pub fn month_label(month: NaiveDate) -> String {
+    month.format("%B %Y").to_string()
+}
+
+/// Parses a month key (`2024-04`) into the month's first day.
+pub fn parse_month_key(key: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(&format!("{key}-01"), "%Y-%m-%d").ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_only_what_differs_and_describes_it_back() {
+        let mut changes = Changes::default();
+        changes.field("Lead", "Ann", "Bob");
+        changes.field("Summary", "same", "same");
+        let details = changes.to_json();
+        assert_eq!(
+            describe(&details),
+            [Change {
+                field: "Lead".into(),
+                before: "Ann".into(),
+                after: "Bob".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn month_keys_round_trip() {
+        let april = NaiveDate::from_ymd_opt(2024, 4, 1).unwrap();
+        assert_eq!(month_key(april), "2024-04");
+        assert_eq!(parse_month_key("2024-04"), Some(april));
+        assert_eq!(month_label(april), "April 2024");
+        assert_eq!(parse_month_key("2024-13"), None);
+        assert_eq!(parse_month_key("x"), None);
+    }
+}
