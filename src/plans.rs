@@ -13,8 +13,8 @@
 //! - progress (monthly actuals, measure values, RAG updates) can be recorded whenever the year
 //!   is open, whatever the plan's status.
 
-pub mod context;
 mod changes;
+pub mod context;
 mod dashboard;
 mod measures;
 mod plan_page;

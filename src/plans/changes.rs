@@ -18,7 +18,12 @@ pub struct Changes(Vec<Change>);
 
 impl Changes {
     /// Records `field` if `before` and `after` differ.
-    pub fn field(&mut self, field: impl Into<String>, before: impl Into<String>, after: impl Into<String>) {
+    pub fn field(
+        &mut self,
+        field: impl Into<String>,
+        before: impl Into<String>,
+        after: impl Into<String>,
+    ) {
         let (before, after) = (before.into(), after.into());
         if before != after {
             self.0.push(Change {

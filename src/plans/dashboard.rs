@@ -141,7 +141,11 @@ async fn build(
                 .map(|m| own.iter().find(|f| f.month == *m).and_then(|f| f.actual))
                 .collect();
             WorkstreamRow {
-                target_to_date: own.iter().filter(|f| to_date(f.month)).map(|f| f.planned).sum(),
+                target_to_date: own
+                    .iter()
+                    .filter(|f| to_date(f.month))
+                    .map(|f| f.planned)
+                    .sum(),
                 actual_to_date: own
                     .iter()
                     .filter(|f| to_date(f.month))

@@ -195,10 +195,10 @@ pub async fn add(
         target_month: form.get("target_month").to_owned(),
     };
     let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx
-        .progress_locked()
-        .or_else(|| ws.removed_at.map(|_| "This workstream has been removed".into()))
-    {
+    if let Some(reason) = ctx.progress_locked().or_else(|| {
+        ws.removed_at
+            .map(|_| "This workstream has been removed".into())
+    }) {
         errors.add("measure_name", reason);
     }
     if sent.name.is_empty() {
@@ -207,18 +207,27 @@ pub async fn add(
         errors.add("measure_name", "Enter no more than 200 characters");
     }
     if sent.unit.is_empty() {
-        errors.add("measure_unit", "Enter the unit, for example % of patients or items per 1,000 patients");
+        errors.add(
+            "measure_unit",
+            "Enter the unit, for example % of patients or items per 1,000 patients",
+        );
     } else if sent.unit.chars().count() > 100 {
         errors.add("measure_unit", "Enter no more than 100 characters");
     }
     let direction = Direction::from_key(&sent.direction);
     if direction.is_none() {
-        errors.add("measure_direction", "Choose whether a higher or a lower value is better");
+        errors.add(
+            "measure_direction",
+            "Choose whether a higher or a lower value is better",
+        );
     }
     let mut number = |field: &str, text: &str, what: &str| {
         let value = parse_value(text);
         if value.is_none() {
-            errors.add(field, format!("Enter the {what} as a number, like 42 or 12.5"));
+            errors.add(
+                field,
+                format!("Enter the {what} as a number, like 42 or 12.5"),
+            );
         }
         value
     };
@@ -227,7 +236,10 @@ pub async fn add(
     let mut month = |field: &str, text: &str, what: &str| {
         let value = parse_month(text);
         if value.is_none() {
-            errors.add(field, format!("Enter the {what} month like 2024-03 or March 2024"));
+            errors.add(
+                field,
+                format!("Enter the {what} month like 2024-03 or March 2024"),
+            );
         }
         value
     };
@@ -236,7 +248,10 @@ pub async fn add(
     if let (Some(b), Some(t)) = (baseline_month, target_month)
         && t < b
     {
-        errors.add("target_month", "The target month must be the same as or after the baseline month");
+        errors.add(
+            "target_month",
+            "The target month must be the same as or after the baseline month",
+        );
     }
     if !errors.is_empty() {
         let mut page = workstream_page::build(&mut tx, &user, &ctx, ws).await?;
@@ -294,7 +309,9 @@ pub async fn save_values(
         mut tx, ctx, ws, ..
     } = workstream_page::load(&state, &user, &code, &year, &workstream).await?;
     ctx.icb.require_edit()?;
-    let measure_id: i32 = measure.parse().map_err(|_| crate::error::AppError::NotFound)?;
+    let measure_id: i32 = measure
+        .parse()
+        .map_err(|_| crate::error::AppError::NotFound)?;
     let fy = ctx.year.year;
     let months = fy.months();
     let saved = list(&mut tx, &ctx.icb, ws.workstream_id, &months)
@@ -305,17 +322,20 @@ pub async fn save_values(
     let this_month = crate::clock::this_month();
     let prefix = format!("m{measure_id}_");
     let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx
-        .progress_locked()
-        .or_else(|| ws.removed_at.map(|_| "This workstream has been removed".into()))
-    {
+    if let Some(reason) = ctx.progress_locked().or_else(|| {
+        ws.removed_at
+            .map(|_| "This workstream has been removed".into())
+    }) {
         errors.add(&format!("{prefix}values"), reason);
     }
     let mut values: Vec<(NaiveDate, Option<f64>)> = Vec::new();
     let mut sent: Vec<MonthInput> = Vec::new();
     for (key, text) in form.with_prefix("value_") {
         let Some(month) = parse_month_key(key).filter(|m| fy.contains_month(*m)) else {
-            errors.add(&format!("{prefix}values"), format!("Values can only be entered for the months of {fy}"));
+            errors.add(
+                &format!("{prefix}values"),
+                format!("Values can only be entered for the months of {fy}"),
+            );
             continue;
         };
         sent.push(MonthInput {
@@ -327,11 +347,20 @@ pub async fn save_values(
         if text.is_empty() {
             values.push((month, None));
         } else if month > this_month {
-            errors.add(&field, format!("{}: you cannot enter a value for a month that has not started", month_label(month)));
+            errors.add(
+                &field,
+                format!(
+                    "{}: you cannot enter a value for a month that has not started",
+                    month_label(month)
+                ),
+            );
         } else {
             match parse_value(text) {
                 Some(v) => values.push((month, Some(v))),
-                None => errors.add(&field, format!("{}: enter a number, like 42 or 12.5", month_label(month))),
+                None => errors.add(
+                    &field,
+                    format!("{}: enter a number, like 42 or 12.5", month_label(month)),
+                ),
             }
         }
     }
@@ -369,7 +398,10 @@ pub async fn save_values(
             return Ok((StatusCode::CONFLICT, page).into_response());
         }
         page.errors = errors;
-        if let Some(m) = page.measures.iter_mut().find(|m| m.measure_id == measure_id)
+        if let Some(m) = page
+            .measures
+            .iter_mut()
+            .find(|m| m.measure_id == measure_id)
             && !sent.is_empty()
         {
             m.values = sent;
@@ -429,7 +461,14 @@ mod tests {
     #[test]
     fn months_are_read_as_people_write_them() {
         let march = NaiveDate::from_ymd_opt(2024, 3, 1);
-        for text in ["2024-03", "03/2024", "3/2024", "March 2024", "Mar 2024", " march 2024 "] {
+        for text in [
+            "2024-03",
+            "03/2024",
+            "3/2024",
+            "March 2024",
+            "Mar 2024",
+            " march 2024 ",
+        ] {
             assert_eq!(parse_month(text), march, "{text}");
         }
         for text in ["", "2024", "13/2024", "Smarch 2024", "2024-3-1"] {

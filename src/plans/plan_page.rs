@@ -248,7 +248,9 @@ pub async fn choose_opportunities(
     .map(|o| (o.opportunity_id, o.title))
     .collect();
     let titles = |ids: &BTreeSet<i32>| -> Vec<String> {
-        ids.iter().filter_map(|id| catalogue.get(id).cloned()).collect()
+        ids.iter()
+            .filter_map(|id| catalogue.get(id).cloned())
+            .collect()
     };
     if !wanted.iter().all(|id| catalogue.contains_key(id)) {
         page_errors.add(
@@ -329,7 +331,10 @@ pub async fn choose_opportunities(
     .await?;
     let reopened = reopen_if_agreed(&mut tx, plan.plan_id).await?;
     let event = AuditEvent::new("plan.opportunities_changed")
-        .object("plan", format!("{}/{}", ctx.icb.ods_code(), ctx.year.year.slug()))
+        .object(
+            "plan",
+            format!("{}/{}", ctx.icb.ods_code(), ctx.year.year.slug()),
+        )
         .organisation(Some(ctx.icb.ods_code()))
         .details(json!({
             "before": titles(&saved),
@@ -395,5 +400,9 @@ pub async fn add_priority(
     audit::record(&mut tx, &user.actor(), event).await?;
     tx.commit().await?;
     let notice = if reopened { "reopened" } else { "saved" };
-    Ok(Redirect::to(&format!("{}/workstreams/{id}?notice={notice}", ctx.base_path())).into_response())
+    Ok(Redirect::to(&format!(
+        "{}/workstreams/{id}?notice={notice}",
+        ctx.base_path()
+    ))
+    .into_response())
 }

@@ -49,7 +49,10 @@ pub async fn submit(
         let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
         page.conflict = Some(Conflict {
             yours: vec!["Submit the plan as you last saw it".into()],
-            saved: vec!["The plan has changed since you opened the page: check it, then submit again".into()],
+            saved: vec![
+                "The plan has changed since you opened the page: check it, then submit again"
+                    .into(),
+            ],
         });
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
@@ -111,13 +114,18 @@ pub async fn review(
         );
     }
     if comment.chars().count() > 5000 {
-        errors.add("review_comment", "Comments must be 5,000 characters or fewer");
+        errors.add(
+            "review_comment",
+            "Comments must be 5,000 characters or fewer",
+        );
     }
     if errors.is_empty() && version_field(&form) != plan.version {
         let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
         page.conflict = Some(Conflict {
             yours: vec![format!("Your decision: {decision}")],
-            saved: vec!["The ICB changed the plan after you opened it: check it, then decide again".into()],
+            saved: vec![
+                "The ICB changed the plan after you opened it: check it, then decide again".into(),
+            ],
         });
         page.review_decision = decision.to_owned();
         page.review_comment_value = comment.to_owned();
@@ -151,7 +159,10 @@ pub async fn review(
         "plan.returned"
     };
     let event = AuditEvent::new(action)
-        .object("plan", format!("{}/{}", ctx.icb.ods_code(), ctx.year.year.slug()))
+        .object(
+            "plan",
+            format!("{}/{}", ctx.icb.ods_code(), ctx.year.year.slug()),
+        )
         .organisation(Some(ctx.icb.ods_code()))
         .details(json!({
             "before": { "status": plan.status.label(), "comment": plan.review_comment },

@@ -148,10 +148,7 @@ pub async fn load(
     })
 }
 
-fn month_inputs(
-    months: &[NaiveDate],
-    value: impl Fn(NaiveDate) -> String,
-) -> Vec<MonthInput> {
+fn month_inputs(months: &[NaiveDate], value: impl Fn(NaiveDate) -> String) -> Vec<MonthInput> {
     months
         .iter()
         .map(|m| MonthInput {
@@ -231,7 +228,10 @@ pub async fn build(
         errors: FieldErrors::default(),
         reopen_warning: plan_locked.is_none() && ctx.change_reopens_plan(),
         plan_locked: if removed {
-            Some("This workstream has been removed from the plan. Its figures and history are kept.".into())
+            Some(
+                "This workstream has been removed from the plan. Its figures and history are kept."
+                    .into(),
+            )
         } else {
             plan_locked
         },
@@ -367,7 +367,10 @@ pub async fn save_details(
     } else {
         ctx.progress_locked()
     };
-    if let Some(reason) = locked.or_else(|| ws.removed_at.map(|_| "This workstream has been removed".into())) {
+    if let Some(reason) = locked.or_else(|| {
+        ws.removed_at
+            .map(|_| "This workstream has been removed".into())
+    }) {
         errors.add("lead_name", reason);
     }
     if ws.is_local() && sent.title.is_empty() {
@@ -391,14 +394,20 @@ pub async fn save_details(
     }
     diff.field("Lead", &saved.lead_name, &sent.lead_name);
     diff.field("Summary", &saved.summary, &sent.summary);
-    diff.field("ICS objectives", saved.objective_words(), sent.objective_words());
+    diff.field(
+        "ICS objectives",
+        saved.objective_words(),
+        sent.objective_words(),
+    );
     if !errors.is_empty() {
         let mut page = build(&mut tx, &user, &ctx, ws).await?;
         page.errors = errors;
         page.details = sent;
         return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, page));
     }
-    if !workstreams::claim_version(&mut tx, &ctx.icb, ws.workstream_id, version_field(&form)).await? {
+    if !workstreams::claim_version(&mut tx, &ctx.icb, ws.workstream_id, version_field(&form))
+        .await?
+    {
         let page = build(&mut tx, &user, &ctx, ws).await?;
         return Ok(conflict(page, diff));
     }
@@ -425,11 +434,15 @@ pub async fn save_details(
         false
     };
     if !diff.is_empty() {
-        let event = workstream_event("workstream.details_changed", &ctx, &ws).details(diff.to_json());
+        let event =
+            workstream_event("workstream.details_changed", &ctx, &ws).details(diff.to_json());
         audit::record(&mut tx, &user.actor(), event).await?;
     }
     tx.commit().await?;
-    Ok(saved_redirect(&format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id), reopened))
+    Ok(saved_redirect(
+        &format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id),
+        reopened,
+    ))
 }
 
 pub async fn save_target(
@@ -439,18 +452,27 @@ pub async fn save_target(
     form: FormFields,
 ) -> AppResult<Response> {
     let Loaded {
-        mut tx, ctx, ws, plan_id,
+        mut tx,
+        ctx,
+        ws,
+        plan_id,
     } = load(&state, &user, &code, &year, &workstream).await?;
     ctx.icb.require_edit()?;
     let fy = ctx.year.year;
     let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx.plan_locked().or_else(|| ws.removed_at.map(|_| "This workstream has been removed".into())) {
+    if let Some(reason) = ctx.plan_locked().or_else(|| {
+        ws.removed_at
+            .map(|_| "This workstream has been removed".into())
+    }) {
         errors.add("annual_target", reason);
     }
     let target_text = form.get("annual_target");
     let target = match Pence::parse(target_text) {
         Ok(p) if p.0 < 0 => {
-            errors.add("annual_target", "The annual target cannot be negative: enter the saving you plan to make");
+            errors.add(
+                "annual_target",
+                "The annual target cannot be negative: enter the saving you plan to make",
+            );
             None
         }
         Ok(p) => Some(p),
@@ -464,7 +486,10 @@ pub async fn save_target(
     let mut sent_phasing: Vec<MonthInput> = Vec::new();
     for (key, value) in form.with_prefix("planned_") {
         let Some(month) = parse_month_key(key).filter(|m| fy.contains_month(*m)) else {
-            errors.add("phasing", format!("Phasing can only be set for the months of {fy}"));
+            errors.add(
+                "phasing",
+                format!("Phasing can only be set for the months of {fy}"),
+            );
             continue;
         };
         sent_phasing.push(MonthInput {
@@ -487,16 +512,28 @@ pub async fn save_target(
     let saved_months = workstreams::months(&mut tx, &ctx.icb, ws.workstream_id).await?;
     let mut diff = Changes::default();
     if let Some(target) = target {
-        diff.field("Annual target", ws.annual_target().exact_display(), target.exact_display());
+        diff.field(
+            "Annual target",
+            ws.annual_target().exact_display(),
+            target.exact_display(),
+        );
     } else {
-        diff.field("Annual target", ws.annual_target().exact_display(), target_text);
+        diff.field(
+            "Annual target",
+            ws.annual_target().exact_display(),
+            target_text,
+        );
     }
     for (month, amount) in &phasing {
         let before = saved_months
             .iter()
             .find(|f| f.month == *month)
             .map_or(Pence(0), |f| f.planned);
-        diff.field(format!("Phasing {}", month_label(*month)), before.exact_display(), amount.exact_display());
+        diff.field(
+            format!("Phasing {}", month_label(*month)),
+            before.exact_display(),
+            amount.exact_display(),
+        );
     }
     let Some(target) = target.filter(|_| errors.is_empty()) else {
         let mut page = build(&mut tx, &user, &ctx, ws).await?;
@@ -507,7 +544,9 @@ pub async fn save_target(
         }
         return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, page));
     };
-    if !workstreams::claim_version(&mut tx, &ctx.icb, ws.workstream_id, version_field(&form)).await? {
+    if !workstreams::claim_version(&mut tx, &ctx.icb, ws.workstream_id, version_field(&form))
+        .await?
+    {
         let page = build(&mut tx, &user, &ctx, ws).await?;
         return Ok(conflict(page, diff));
     }
@@ -524,12 +563,16 @@ pub async fn save_target(
         false
     } else {
         let reopened = reopen_if_agreed(&mut tx, plan_id).await?;
-        let event = workstream_event("workstream.target_changed", &ctx, &ws).details(diff.to_json());
+        let event =
+            workstream_event("workstream.target_changed", &ctx, &ws).details(diff.to_json());
         audit::record(&mut tx, &user.actor(), event).await?;
         reopened
     };
     tx.commit().await?;
-    Ok(saved_redirect(&format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id), reopened))
+    Ok(saved_redirect(
+        &format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id),
+        reopened,
+    ))
 }
 
 pub async fn save_actuals(
@@ -545,14 +588,20 @@ pub async fn save_actuals(
     let fy = ctx.year.year;
     let this_month = crate::clock::this_month();
     let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx.progress_locked().or_else(|| ws.removed_at.map(|_| "This workstream has been removed".into())) {
+    if let Some(reason) = ctx.progress_locked().or_else(|| {
+        ws.removed_at
+            .map(|_| "This workstream has been removed".into())
+    }) {
         errors.add("actuals", reason);
     }
     let mut actuals: Vec<(NaiveDate, Option<Pence>)> = Vec::new();
     let mut sent: Vec<MonthInput> = Vec::new();
     for (key, value) in form.with_prefix("actual_") {
         let Some(month) = parse_month_key(key).filter(|m| fy.contains_month(*m)) else {
-            errors.add("actuals", format!("Actual savings can only be entered for the months of {fy}"));
+            errors.add(
+                "actuals",
+                format!("Actual savings can only be entered for the months of {fy}"),
+            );
             continue;
         };
         sent.push(MonthInput {
@@ -564,7 +613,13 @@ pub async fn save_actuals(
         if value.is_empty() {
             actuals.push((month, None));
         } else if month > this_month {
-            errors.add(&field, format!("{}: you cannot enter savings for a month that has not started", month_label(month)));
+            errors.add(
+                &field,
+                format!(
+                    "{}: you cannot enter savings for a month that has not started",
+                    month_label(month)
+                ),
+            );
         } else {
             match Pence::parse(value) {
                 Ok(p) => actuals.push((month, Some(p))),
@@ -573,11 +628,19 @@ pub async fn save_actuals(
         }
     }
     let saved_months = workstreams::months(&mut tx, &ctx.icb, ws.workstream_id).await?;
-    let shown = |p: Option<Pence>| p.map_or_else(|| "not reported".to_owned(), Pence::exact_display);
+    let shown =
+        |p: Option<Pence>| p.map_or_else(|| "not reported".to_owned(), Pence::exact_display);
     let mut diff = Changes::default();
     for (month, amount) in &actuals {
-        let before = saved_months.iter().find(|f| f.month == *month).and_then(|f| f.actual);
-        diff.field(format!("Actual {}", month_label(*month)), shown(before), shown(*amount));
+        let before = saved_months
+            .iter()
+            .find(|f| f.month == *month)
+            .and_then(|f| f.actual);
+        diff.field(
+            format!("Actual {}", month_label(*month)),
+            shown(before),
+            shown(*amount),
+        );
     }
     if !errors.is_empty() {
         let mut page = build(&mut tx, &user, &ctx, ws).await?;
@@ -587,17 +650,23 @@ pub async fn save_actuals(
         }
         return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, page));
     }
-    if !workstreams::claim_version(&mut tx, &ctx.icb, ws.workstream_id, version_field(&form)).await? {
+    if !workstreams::claim_version(&mut tx, &ctx.icb, ws.workstream_id, version_field(&form))
+        .await?
+    {
         let page = build(&mut tx, &user, &ctx, ws).await?;
         return Ok(conflict(page, diff));
     }
     workstreams::save_actuals(&mut tx, &ctx.icb, ws.workstream_id, &actuals).await?;
     if !diff.is_empty() {
-        let event = workstream_event("workstream.actuals_changed", &ctx, &ws).details(diff.to_json());
+        let event =
+            workstream_event("workstream.actuals_changed", &ctx, &ws).details(diff.to_json());
         audit::record(&mut tx, &user.actor(), event).await?;
     }
     tx.commit().await?;
-    Ok(saved_redirect(&format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id), false))
+    Ok(saved_redirect(
+        &format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id),
+        false,
+    ))
 }
 
 pub async fn add_update(
@@ -613,14 +682,20 @@ pub async fn add_update(
     let rag = Rag::from_key(form.get("rag"));
     let narrative = form.get("narrative");
     let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx.progress_locked().or_else(|| ws.removed_at.map(|_| "This workstream has been removed".into())) {
+    if let Some(reason) = ctx.progress_locked().or_else(|| {
+        ws.removed_at
+            .map(|_| "This workstream has been removed".into())
+    }) {
         errors.add("rag", reason);
     }
     if rag.is_none() {
         errors.add("rag", "Choose a RAG status");
     }
     if narrative.is_empty() {
-        errors.add("narrative", "Enter an update: what has happened and what happens next");
+        errors.add(
+            "narrative",
+            "Enter an update: what has happened and what happens next",
+        );
     } else if narrative.chars().count() > 5000 {
         errors.add("narrative", "Enter no more than 5000 characters");
     }
@@ -660,7 +735,10 @@ pub async fn add_update(
     }));
     audit::record(&mut tx, &user.actor(), event).await?;
     tx.commit().await?;
-    Ok(saved_redirect(&format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id), false))
+    Ok(saved_redirect(
+        &format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id),
+        false,
+    ))
 }
 
 /// Confirmation before removing a workstream.
@@ -684,12 +762,16 @@ pub async fn confirm_remove(
         mut tx, ctx, ws, ..
     } = load(&state, &user, &code, &year, &workstream).await?;
     ctx.icb.require_edit()?;
-    let has_progress = workstreams::has_recorded_progress(&mut tx, &ctx.icb, ws.workstream_id).await?;
+    let has_progress =
+        workstreams::has_recorded_progress(&mut tx, &ctx.icb, ws.workstream_id).await?;
     Ok(ConfirmRemovePage {
         layout: user.layout(),
         header: ctx.header(""),
         path: format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id),
-        locked: ctx.plan_locked().or_else(|| ws.removed_at.map(|_| "This workstream has already been removed.".into())),
+        locked: ctx.plan_locked().or_else(|| {
+            ws.removed_at
+                .map(|_| "This workstream has already been removed.".into())
+        }),
         ws,
         has_progress,
     })
@@ -701,7 +783,10 @@ pub async fn remove(
     Path((code, year, workstream)): Path<(String, String, String)>,
 ) -> AppResult<Response> {
     let Loaded {
-        mut tx, ctx, ws, plan_id,
+        mut tx,
+        ctx,
+        ws,
+        plan_id,
     } = load(&state, &user, &code, &year, &workstream).await?;
     ctx.icb.require_edit()?;
     if ctx.plan_locked().is_some() || ws.removed_at.is_some() {

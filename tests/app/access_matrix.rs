@@ -64,9 +64,15 @@ fn expected(access: Access, role: Option<Role>, own: bool) -> Expect {
 
 /// Whether the path names a tenant object, so own and foreign cases differ.
 fn has_tenant_param(path: &str) -> bool {
-    ["{icb}", "{region}", "{user_id}", "{workstream}", "{measure}"]
-        .iter()
-        .any(|p| path.contains(p))
+    [
+        "{icb}",
+        "{region}",
+        "{user_id}",
+        "{workstream}",
+        "{measure}",
+    ]
+    .iter()
+    .any(|p| path.contains(p))
 }
 
 struct Fixture {

@@ -307,3 +307,90 @@ impl TestResponse {
         texts(&self.html(), "h1").join(" | ")
     }
 }
+
+/// A form as a browser would submit it: its fields with their current values (hidden and text
+/// inputs, ticked checkboxes and radios, textareas), ready to be changed and posted.
+#[derive(Debug, Clone)]
+pub struct FormState {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl FormState {
+    /// The form on `html` whose action is `action`.
+    pub fn of(html: &Html, action: &str) -> Self {
+        let form = html
+            .select(&sel(&format!(r#"form[action="{action}"]"#)))
+            .next()
+            .unwrap_or_else(|| panic!("no form posting to {action}"));
+        let mut fields = Vec::new();
+        for input in form.select(&sel("input[name], textarea[name]")) {
+            let el = input.value();
+            let name = el.attr("name").unwrap_or_default().to_owned();
+            if el.attr("disabled").is_some() {
+                continue;
+            }
+            match (el.name(), el.attr("type").unwrap_or("text")) {
+                ("textarea", _) => fields.push((name, input.text().collect())),
+                (_, "checkbox" | "radio") => {
+                    if el.attr("checked").is_some() {
+                        fields.push((name, el.attr("value").unwrap_or("on").to_owned()));
+                    }
+                }
+                _ => fields.push((name, el.attr("value").unwrap_or_default().to_owned())),
+            }
+        }
+        Self {
+            action: action.to_owned(),
+            fields,
+        }
+    }
+
+    /// Sets `name` to one value (as typing into a field or choosing a radio does).
+    pub fn set(&mut self, name: &str, value: &str) -> &mut Self {
+        self.fields.retain(|(n, _)| n != name);
+        self.fields.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Ticks the checkbox `name` with `value`.
+    pub fn tick(&mut self, name: &str, value: &str) -> &mut Self {
+        if !self.fields.iter().any(|(n, v)| n == name && v == value) {
+            self.fields.push((name.to_owned(), value.to_owned()));
+        }
+        self
+    }
+
+    /// Un-ticks the checkbox `name` with `value`.
+    pub fn untick(&mut self, name: &str, value: &str) -> &mut Self {
+        self.fields.retain(|(n, v)| !(n == name && v == value));
+        self
+    }
+
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Browser<'_> {
+    /// Posts `form` as it is (its own form token included).
+    pub async fn submit(&mut self, form: &FormState) -> TestResponse {
+        let fields: Vec<(&str, &str)> = form
+            .fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        self.post_raw(&form.action, &fields).await
+    }
+
+    /// Opens `page` and returns its form posting to `action`.
+    pub async fn form(&mut self, page: &str, action: &str) -> FormState {
+        let response = self.get(page).await;
+        assert_eq!(response.status, 200, "GET {page}: {}", response.body);
+        FormState::of(&response.html(), action)
+    }
+}

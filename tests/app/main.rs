@@ -20,5 +20,6 @@ mod health;
 mod home;
 mod http_hygiene;
 mod organisations;
+mod plans;
 mod reference_data;
 mod rls;
