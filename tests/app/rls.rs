@@ -186,3 +186,90 @@ async fn the_app_role_cannot_change_or_delete_audit_events(pool: PgPool) {
             .unwrap();
     assert_eq!(count, 1);
 }
+
+#[sqlx::test]
+async fn every_table_that_holds_tenant_data_has_forced_row_level_security(pool: PgPool) {
+    // A table with an `icb_id` holds an ICB's data (the schema's convention), so a new one
+    // is covered without anyone remembering. `icb` is the organisation list itself and
+    // `app_user` the accounts, which only administrators manage.
+    let tables: Vec<(String, bool, bool, i64)> = sqlx::query_as(
+        "select c.relname::text, c.relrowsecurity, c.relforcerowsecurity,
+                (select count(*) from pg_policy p where p.polrelid = c.oid and p.polcmd in ('r', '*'))
+         from pg_class c join pg_attribute a on a.attrelid = c.oid
+         where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
+           and a.attname = 'icb_id' and c.relname not in ('icb', 'app_user')
+         order by 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let names: Vec<&str> = tables.iter().map(|t| t.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "measure",
+            "measure_value",
+            "plan",
+            "workstream",
+            "workstream_month",
+            "workstream_update"
+        ]
+    );
+    for (table, enabled, forced, read_policies) in &tables {
+        assert!(
+            *enabled && *forced,
+            "{table}: row-level security not enabled and forced"
+        );
+        assert_eq!(*read_policies, 1, "{table}: one read policy");
+    }
+}
+
+#[sqlx::test]
+async fn workstream_figures_are_filtered_by_scope_too(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let (qe1, _, qwe) = seed_plans(&app).await;
+    sqlx::query(
+        "with w as (insert into workstream (icb_id, plan_id, title)
+                    select icb_id, plan_id, 'Priority' from plan returning workstream_id, icb_id)
+         insert into workstream_month (workstream_id, icb_id, month, planned_pence, actual_pence)
+         select workstream_id, icb_id, '2024-04-01', 100, 90 from w",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let months = |scope: Scope| {
+        let app = &app;
+        async move {
+            let mut tx = scope::begin(&app.state, &scope).await.unwrap();
+            sqlx::query_scalar::<_, i32>("select icb_id from workstream_month order by icb_id")
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        months(Scope::Icb {
+            icb_id: qe1,
+            can_edit: false
+        })
+        .await,
+        [qe1]
+    );
+    assert!(months(Scope::Nothing).await.is_empty());
+    // An ICB editor cannot write a row for another ICB even if the application tried.
+    let mut tx = scope::begin(
+        &app.state,
+        &Scope::Icb {
+            icb_id: qe1,
+            can_edit: true,
+        },
+    )
+    .await
+    .unwrap();
+    let refused = sqlx::query("update workstream_month set actual_pence = 0 where icb_id = $1")
+        .bind(qwe)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(refused.rows_affected(), 0);
+}
