@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 
 use super::changes::{Changes, month_key, month_label, parse_month_key};
 use super::plan_page::version_field;
-use super::workstream_page::{self, Loaded, MonthInput};
+use super::workstream_page::{self, Loaded, MonthFields, MonthInput, month_fields};
 use crate::AppState;
 use crate::audit::{self, AuditEvent};
 use crate::auth::CurrentUser;
@@ -182,7 +182,11 @@ pub async fn add(
     form: FormFields,
 ) -> AppResult<Response> {
     let Loaded {
-        mut tx, ctx, ws, ..
+        mut tx,
+        ctx,
+        ws,
+        progress_locked,
+        ..
     } = workstream_page::load(&state, &user, &code, &year, &workstream).await?;
     ctx.icb.require_edit()?;
     let sent = MeasureForm {
@@ -195,10 +199,7 @@ pub async fn add(
         target_month: form.get("target_month").to_owned(),
     };
     let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx.progress_locked().or_else(|| {
-        ws.removed_at
-            .map(|_| "This workstream has been removed".into())
-    }) {
+    if let Some(reason) = progress_locked {
         errors.add("measure_name", reason);
     }
     if sent.name.is_empty() {
@@ -306,7 +307,11 @@ pub async fn save_values(
     form: FormFields,
 ) -> AppResult<Response> {
     let Loaded {
-        mut tx, ctx, ws, ..
+        mut tx,
+        ctx,
+        ws,
+        progress_locked,
+        ..
     } = workstream_page::load(&state, &user, &code, &year, &workstream).await?;
     ctx.icb.require_edit()?;
     let measure_id: i32 = measure
@@ -319,51 +324,20 @@ pub async fn save_values(
         .into_iter()
         .find(|m| m.measure_id == measure_id)
         .ok_or(crate::error::AppError::NotFound)?;
-    let this_month = crate::clock::this_month();
-    let prefix = format!("m{measure_id}_");
+    let id_prefix = format!("m{measure_id}_");
+    let group_id = format!("m{measure_id}_values");
     let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx.progress_locked().or_else(|| {
-        ws.removed_at
-            .map(|_| "This workstream has been removed".into())
-    }) {
-        errors.add(&format!("{prefix}values"), reason);
+    if let Some(reason) = progress_locked {
+        errors.add(&group_id, reason);
     }
-    let mut values: Vec<(NaiveDate, Option<f64>)> = Vec::new();
-    let mut sent: Vec<MonthInput> = Vec::new();
-    for (key, text) in form.with_prefix("value_") {
-        let Some(month) = parse_month_key(key).filter(|m| fy.contains_month(*m)) else {
-            errors.add(
-                &format!("{prefix}values"),
-                format!("Values can only be entered for the months of {fy}"),
-            );
-            continue;
-        };
-        sent.push(MonthInput {
-            key: month_key(month),
-            label: month_label(month),
-            value: text.to_owned(),
-        });
-        let field = format!("{prefix}value_{}", month_key(month));
-        if text.is_empty() {
-            values.push((month, None));
-        } else if month > this_month {
-            errors.add(
-                &field,
-                format!(
-                    "{}: you cannot enter a value for a month that has not started",
-                    month_label(month)
-                ),
-            );
-        } else {
-            match parse_value(text) {
-                Some(v) => values.push((month, Some(v))),
-                None => errors.add(
-                    &field,
-                    format!("{}: enter a number, like 42 or 12.5", month_label(month)),
-                ),
-            }
-        }
-    }
+    let fields = MonthFields {
+        prefix: "value_",
+        id_prefix: &id_prefix,
+        group_id: &group_id,
+    };
+    let (values, sent) = month_fields(&form, &fields, fy, &mut errors, |text| {
+        parse_value(text).ok_or_else(|| "enter a number, like 42 or 12.5".to_owned())
+    });
     let mut diff = Changes::default();
     for (month, value) in &values {
         let before = saved

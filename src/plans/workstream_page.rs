@@ -126,6 +126,69 @@ pub struct Loaded {
     pub ctx: IcbYear,
     pub plan_id: i32,
     pub ws: Workstream,
+    /// Why progress on this workstream cannot be recorded, if it cannot.
+    pub progress_locked: Option<String>,
+    /// Why this workstream's part of the plan cannot be changed, if it cannot.
+    pub plan_locked: Option<String>,
+}
+
+/// Where a form's monthly fields are and where their messages go.
+pub struct MonthFields<'a> {
+    /// Field names are `{prefix}{yyyy-mm}`, e.g. `actual_2024-04`.
+    pub prefix: &'a str,
+    /// Prepended to a field's name to make the id its message is shown by.
+    pub id_prefix: &'a str,
+    /// The id of the whole group, for messages about no month in particular.
+    pub group_id: &'a str,
+}
+
+/// The monthly fields of a form: each month's value parsed by `parse` (blank means none),
+/// the values as typed (to show again) and messages by the field. Months outside `year` and
+/// months that have not started are refused.
+pub fn month_fields<T>(
+    form: &FormFields,
+    fields: &MonthFields<'_>,
+    year: crate::domain::FinancialYear,
+    errors: &mut FieldErrors,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> (Vec<(NaiveDate, Option<T>)>, Vec<MonthInput>) {
+    let MonthFields {
+        prefix,
+        id_prefix,
+        group_id,
+    } = fields;
+    let this_month = crate::clock::this_month();
+    let mut values = Vec::new();
+    let mut sent = Vec::new();
+    for (key, text) in form.with_prefix(prefix) {
+        let Some(month) = parse_month_key(key).filter(|m| year.contains_month(*m)) else {
+            errors.add(
+                group_id,
+                format!("Figures can only be entered for the months of {year}"),
+            );
+            continue;
+        };
+        sent.push(MonthInput {
+            key: month_key(month),
+            label: month_label(month),
+            value: text.to_owned(),
+        });
+        let field = format!("{id_prefix}{prefix}{}", month_key(month));
+        if text.is_empty() {
+            values.push((month, None));
+        } else if month > this_month {
+            errors.add(
+                &field,
+                format!("{}: this month has not started yet", month_label(month)),
+            );
+        } else {
+            match parse(text) {
+                Ok(value) => values.push((month, Some(value))),
+                Err(message) => errors.add(&field, format!("{}: {message}", month_label(month))),
+            }
+        }
+    }
+    (values, sent)
 }
 
 /// Proves scope, finds the plan and the workstream (404 when it is not this plan's).
@@ -140,7 +203,12 @@ pub async fn load(
     let plan_id = ctx.require_plan()?.plan_id;
     let id: i32 = workstream.parse().map_err(|_| AppError::NotFound)?;
     let ws = workstreams::find(&mut tx, &ctx.icb, plan_id, id).await?;
+    let removed = ws.removed_at.map(|_| {
+        "This workstream has been removed from the plan, so it cannot be changed.".to_owned()
+    });
     Ok(Loaded {
+        progress_locked: removed.clone().or_else(|| ctx.progress_locked()),
+        plan_locked: removed.or_else(|| ctx.plan_locked()),
         tx,
         ctx,
         plan_id,
@@ -346,7 +414,12 @@ pub async fn save_details(
     form: FormFields,
 ) -> AppResult<Response> {
     let Loaded {
-        mut tx, ctx, ws, ..
+        mut tx,
+        ctx,
+        ws,
+        plan_locked,
+        progress_locked,
+        ..
     } = load(&state, &user, &code, &year, &workstream).await?;
     ctx.icb.require_edit()?;
     let sent = DetailsForm {
@@ -363,14 +436,11 @@ pub async fn save_details(
     };
     let mut errors = FieldErrors::default();
     let locked = if ws.is_local() {
-        ctx.plan_locked()
+        plan_locked
     } else {
-        ctx.progress_locked()
+        progress_locked
     };
-    if let Some(reason) = locked.or_else(|| {
-        ws.removed_at
-            .map(|_| "This workstream has been removed".into())
-    }) {
+    if let Some(reason) = locked {
         errors.add("lead_name", reason);
     }
     if ws.is_local() && sent.title.is_empty() {
@@ -456,14 +526,13 @@ pub async fn save_target(
         ctx,
         ws,
         plan_id,
+        plan_locked,
+        ..
     } = load(&state, &user, &code, &year, &workstream).await?;
     ctx.icb.require_edit()?;
     let fy = ctx.year.year;
     let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx.plan_locked().or_else(|| {
-        ws.removed_at
-            .map(|_| "This workstream has been removed".into())
-    }) {
+    if let Some(reason) = plan_locked {
         errors.add("annual_target", reason);
     }
     let target_text = form.get("annual_target");
@@ -581,52 +650,23 @@ pub async fn save_actuals(
     Path((code, year, workstream)): Path<(String, String, String)>,
     form: FormFields,
 ) -> AppResult<Response> {
+    let loaded = load(&state, &user, &code, &year, &workstream).await?;
+    loaded.ctx.icb.require_edit()?;
+    let mut errors = FieldErrors::default();
+    if let Some(reason) = &loaded.progress_locked {
+        errors.add("actuals", reason.clone());
+    }
+    let fields = MonthFields {
+        prefix: "actual_",
+        id_prefix: "",
+        group_id: "actuals",
+    };
+    let (actuals, sent) = month_fields(&form, &fields, loaded.ctx.year.year, &mut errors, |text| {
+        Pence::parse(text).map_err(|e| e.to_string())
+    });
     let Loaded {
         mut tx, ctx, ws, ..
-    } = load(&state, &user, &code, &year, &workstream).await?;
-    ctx.icb.require_edit()?;
-    let fy = ctx.year.year;
-    let this_month = crate::clock::this_month();
-    let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx.progress_locked().or_else(|| {
-        ws.removed_at
-            .map(|_| "This workstream has been removed".into())
-    }) {
-        errors.add("actuals", reason);
-    }
-    let mut actuals: Vec<(NaiveDate, Option<Pence>)> = Vec::new();
-    let mut sent: Vec<MonthInput> = Vec::new();
-    for (key, value) in form.with_prefix("actual_") {
-        let Some(month) = parse_month_key(key).filter(|m| fy.contains_month(*m)) else {
-            errors.add(
-                "actuals",
-                format!("Actual savings can only be entered for the months of {fy}"),
-            );
-            continue;
-        };
-        sent.push(MonthInput {
-            key: month_key(month),
-            label: month_label(month),
-            value: value.to_owned(),
-        });
-        let field = format!("actual_{}", month_key(month));
-        if value.is_empty() {
-            actuals.push((month, None));
-        } else if month > this_month {
-            errors.add(
-                &field,
-                format!(
-                    "{}: you cannot enter savings for a month that has not started",
-                    month_label(month)
-                ),
-            );
-        } else {
-            match Pence::parse(value) {
-                Ok(p) => actuals.push((month, Some(p))),
-                Err(e) => errors.add(&field, format!("{}: {e}", month_label(month))),
-            }
-        }
-    }
+    } = loaded;
     let saved_months = workstreams::months(&mut tx, &ctx.icb, ws.workstream_id).await?;
     let shown =
         |p: Option<Pence>| p.map_or_else(|| "not reported".to_owned(), Pence::exact_display);
@@ -676,16 +716,17 @@ pub async fn add_update(
     form: FormFields,
 ) -> AppResult<Response> {
     let Loaded {
-        mut tx, ctx, ws, ..
+        mut tx,
+        ctx,
+        ws,
+        progress_locked,
+        ..
     } = load(&state, &user, &code, &year, &workstream).await?;
     ctx.icb.require_edit()?;
     let rag = Rag::from_key(form.get("rag"));
     let narrative = form.get("narrative");
     let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx.progress_locked().or_else(|| {
-        ws.removed_at
-            .map(|_| "This workstream has been removed".into())
-    }) {
+    if let Some(reason) = progress_locked {
         errors.add("rag", reason);
     }
     if rag.is_none() {
@@ -759,7 +800,11 @@ pub async fn confirm_remove(
     Path((code, year, workstream)): Path<(String, String, String)>,
 ) -> AppResult<ConfirmRemovePage> {
     let Loaded {
-        mut tx, ctx, ws, ..
+        mut tx,
+        ctx,
+        ws,
+        plan_locked,
+        ..
     } = load(&state, &user, &code, &year, &workstream).await?;
     ctx.icb.require_edit()?;
     let has_progress =
@@ -768,10 +813,7 @@ pub async fn confirm_remove(
         layout: user.layout(),
         header: ctx.header(""),
         path: format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id),
-        locked: ctx.plan_locked().or_else(|| {
-            ws.removed_at
-                .map(|_| "This workstream has already been removed.".into())
-        }),
+        locked: plan_locked,
         ws,
         has_progress,
     })
@@ -787,9 +829,11 @@ pub async fn remove(
         ctx,
         ws,
         plan_id,
+        plan_locked,
+        ..
     } = load(&state, &user, &code, &year, &workstream).await?;
     ctx.icb.require_edit()?;
-    if ctx.plan_locked().is_some() || ws.removed_at.is_some() {
+    if plan_locked.is_some() {
         drop(tx);
         let page = confirm_remove(State(state), user, Path((code, year, workstream))).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());

@@ -134,23 +134,7 @@ pub async fn list(
     icb: &IcbAccess,
     plan_id: i32,
 ) -> sqlx::Result<Vec<Workstream>> {
-    sqlx::query_as!(
-        Workstream,
-        r#"
-        select w.workstream_id, w.opportunity_id, o.number as "number?", o.group_name as "group_name?",
-               coalesce(w.title, o.title) as title, coalesce(o.efficiency_focus, false) as "efficiency_focus!",
-               w.description, w.lead_name, w.summary, w.objectives, w.annual_target_pence,
-               w.rag as "rag: Rag", w.removed_at, w.version
-        from workstream w
-        left join opportunity o on o.opportunity_id = w.opportunity_id
-        where w.icb_id = $1 and w.plan_id = $2 and w.removed_at is null
-        order by o.number nulls last, w.workstream_id
-        "#,
-        icb.icb_id(),
-        plan_id
-    )
-    .fetch_all(conn)
-    .await
+    fetch(conn, icb, plan_id, None).await
 }
 
 /// One of the plan's workstreams (removed ones too: their pages keep the history); 404 when
@@ -161,6 +145,19 @@ pub async fn find(
     plan_id: i32,
     workstream_id: i32,
 ) -> AppResult<Workstream> {
+    fetch(conn, icb, plan_id, Some(workstream_id))
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)
+}
+
+/// The plan's live workstreams, or the one with `workstream_id` whether removed or not.
+async fn fetch(
+    conn: &mut PgConnection,
+    icb: &IcbAccess,
+    plan_id: i32,
+    workstream_id: Option<i32>,
+) -> sqlx::Result<Vec<Workstream>> {
     sqlx::query_as!(
         Workstream,
         r#"
@@ -170,15 +167,16 @@ pub async fn find(
                w.rag as "rag: Rag", w.removed_at, w.version
         from workstream w
         left join opportunity o on o.opportunity_id = w.opportunity_id
-        where w.icb_id = $1 and w.plan_id = $2 and w.workstream_id = $3
+        where w.icb_id = $1 and w.plan_id = $2
+          and (w.workstream_id = $3 or ($3::integer is null and w.removed_at is null))
+        order by o.number nulls last, w.workstream_id
         "#,
         icb.icb_id(),
         plan_id,
         workstream_id
     )
-    .fetch_optional(conn)
-    .await?
-    .ok_or(AppError::NotFound)
+    .fetch_all(conn)
+    .await
 }
 
 /// A workstream's monthly target and actual, by month.
