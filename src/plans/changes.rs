@@ -44,7 +44,9 @@ impl Changes {
         self.0
     }
 
-    /// `{"before": {field: value}, "after": {field: value}}` for an audit event's details.
+    /// `{"before": {field: value}, "after": {field: value}, "fields": [field, …]}` for an
+    /// audit event's details. JSON objects (and jsonb) do not keep key order, so `fields`
+    /// records the form's order for [`describe`].
     pub fn to_json(&self) -> Value {
         let mut before = Map::new();
         let mut after = Map::new();
@@ -52,7 +54,8 @@ impl Changes {
             before.insert(c.field.clone(), json!(c.before));
             after.insert(c.field.clone(), json!(c.after));
         }
-        json!({ "before": before, "after": after })
+        let fields: Vec<&str> = self.0.iter().map(|c| c.field.as_str()).collect();
+        json!({ "before": before, "after": after, "fields": fields })
     }
 }
 
@@ -71,8 +74,17 @@ pub fn describe(details: &Value) -> Vec<Change> {
     };
     let before = details.get("before").and_then(Value::as_object);
     let after = details.get("after").and_then(Value::as_object);
-    let mut fields: Vec<&String> = after.map(|a| a.keys().collect()).unwrap_or_default();
-    for key in before.into_iter().flat_map(|b| b.keys()) {
+    // In the recorded order when there is one, then any other keys.
+    let mut fields: Vec<&str> = details
+        .get("fields")
+        .and_then(Value::as_array)
+        .map(|f| f.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for key in after
+        .into_iter()
+        .chain(before)
+        .flat_map(|m| m.keys().map(String::as_str))
+    {
         if !fields.contains(&key) {
             fields.push(key);
         }
@@ -80,7 +92,7 @@ pub fn describe(details: &Value) -> Vec<Change> {
     fields
         .into_iter()
         .map(|f| Change {
-            field: f.clone(),
+            field: f.to_owned(),
             before: text(before.and_then(|b| b.get(f))),
             after: text(after.and_then(|a| a.get(f))),
         })
@@ -119,6 +131,21 @@ mod tests {
                 before: "Ann".into(),
                 after: "Bob".into()
             }]
+        );
+    }
+
+    #[test]
+    fn keeps_the_order_the_fields_were_recorded_in() {
+        let mut changes = Changes::default();
+        for month in ["Actual May 2024", "Actual June 2024", "Actual April 2025"] {
+            changes.field(month, "", "1");
+        }
+        // Through jsonb, which sorts keys.
+        let stored: Value = serde_json::from_str(&changes.to_json().to_string()).unwrap();
+        let fields: Vec<String> = describe(&stored).into_iter().map(|c| c.field).collect();
+        assert_eq!(
+            fields,
+            ["Actual May 2024", "Actual June 2024", "Actual April 2025"]
         );
     }
 

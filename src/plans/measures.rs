@@ -336,7 +336,8 @@ pub async fn save_values(
         group_id: &group_id,
     };
     let (values, sent) = month_fields(&form, &fields, fy, &mut errors, |text| {
-        parse_value(text).ok_or_else(|| "enter a number, like 42 or 12.5".to_owned())
+        parse_value(text)
+            .ok_or_else(|| format!("Enter a number for {}, like 42 or 12.5", saved.name))
     });
     let mut diff = Changes::default();
     for (month, value) in &values {

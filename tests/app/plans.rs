@@ -613,7 +613,7 @@ async fn updates_measures_and_history_are_kept_on_the_workstream(pool: PgPool) {
     assert_eq!(ed.submit(&values).await.status, 303);
 
     let page = ed.get(&path).await;
-    assert_eq!(text(&page, "#rag"), "RAG: Amber");
+    assert_eq!(text(&page, "#rag-status"), "RAG: Amber");
     let log = texts(&page.html(), "#update-log .app-update-log__text");
     assert_eq!(
         log,
