@@ -170,22 +170,21 @@ impl IcbAccess {
 
     /// Refuses (403) unless the caller may change this ICB's data.
     pub fn require_edit(&self) -> AppResult<()> {
-        if self.can_edit {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        allowed(self.can_edit)
+    }
+
+    /// Refuses (403) unless the caller may agree or return this ICB's plan.
+    pub fn require_review(&self) -> AppResult<()> {
+        allowed(self.can_review)
     }
 }
 
-impl IcbAccess {
-    /// Refuses (403) unless the caller may agree or return this ICB's plan.
-    pub fn require_review(&self) -> AppResult<()> {
-        if self.can_review {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+/// 403 unless `permitted`: the object is in scope (that was checked), the action is not.
+fn allowed(permitted: bool) -> AppResult<()> {
+    if permitted {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
     }
 }
 

@@ -169,6 +169,24 @@ pub async fn landing_year(
         .or_else(|| years.first().copied()))
 }
 
+/// Workstreams were added to or removed from the plan: bumps its version (a choices or review
+/// form opened before is then stale) and puts an agreed plan back to draft. Returns whether
+/// it did that.
+pub async fn workstreams_changed(conn: &mut PgConnection, plan_id: i32) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"
+        update plan p set version = p.version + 1, updated_at = now(),
+               status = case when p.status = 'agreed' then 'draft'::plan_status else p.status end
+        from plan old
+        where p.plan_id = $1 and old.plan_id = p.plan_id
+        returning old.status = 'agreed' as "reopened!"
+        "#,
+        plan_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// A change to an agreed plan's content puts it back to draft (bumping its version, so a
 /// review form opened before the change is refused). Returns whether it did.
 pub async fn reopen_if_agreed(conn: &mut PgConnection, plan_id: i32) -> sqlx::Result<bool> {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::context::{IcbYear, PlanHeader, reopen_if_agreed};
+use super::context::{IcbYear, PlanHeader, reopen_if_agreed, workstreams_changed};
 use super::workstreams::{self, Workstream};
 use crate::AppState;
 use crate::audit::{self, AuditEvent};
@@ -323,13 +323,7 @@ pub async fn choose_opportunities(
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "update plan set version = version + 1, updated_at = now() where plan_id = $1",
-        plan.plan_id
-    )
-    .execute(&mut *tx)
-    .await?;
-    let reopened = reopen_if_agreed(&mut tx, plan.plan_id).await?;
+    let reopened = workstreams_changed(&mut tx, plan.plan_id).await?;
     let event = AuditEvent::new("plan.opportunities_changed")
         .object(
             "plan",

@@ -14,7 +14,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::changes::{self, Change, Changes, month_key, month_label, parse_month_key};
-use super::context::{IcbYear, PlanHeader, reopen_if_agreed};
+use super::context::{IcbYear, PlanHeader, reopen_if_agreed, workstreams_changed};
 use super::measures::{self, MeasureForm, MeasureView};
 use super::plan_page::{self, NoticeQuery, notice_text, version_field};
 use super::workstreams::{self, ICS_OBJECTIVES, Rag, Workstream};
@@ -290,7 +290,7 @@ pub async fn build(
     Ok(WorkstreamPage {
         layout: user.layout(),
         header: ctx.header(""),
-        path: format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id),
+        path: workstream_path(ctx, &ws),
         notice: None,
         conflict: None,
         errors: FieldErrors::default(),
@@ -396,9 +396,29 @@ fn conflict(mut page: WorkstreamPage, rows: Changes) -> Response {
     (StatusCode::CONFLICT, page).into_response()
 }
 
-fn saved_redirect(path: &str, reopened: bool) -> Response {
+/// `/icbs/{ods}/{year}/workstreams/{id}`
+fn workstream_path(ctx: &IcbYear, ws: &Workstream) -> String {
+    format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id)
+}
+
+/// Ends a save: audits the changes (if any) as `action`, commits, and goes back to the page
+/// with a notice.
+async fn finish(
+    mut tx: Tx,
+    user: &CurrentUser,
+    ctx: &IcbYear,
+    ws: &Workstream,
+    action: &'static str,
+    diff: &Changes,
+    reopened: bool,
+) -> AppResult<Response> {
+    if !diff.is_empty() {
+        let event = workstream_event(action, ctx, ws).details(diff.to_json());
+        audit::record(&mut tx, &user.actor(), event).await?;
+    }
+    tx.commit().await?;
     let notice = if reopened { "reopened" } else { "saved" };
-    Redirect::to(&format!("{path}?notice={notice}")).into_response()
+    Ok(Redirect::to(&format!("{}?notice={notice}", workstream_path(ctx, ws))).into_response())
 }
 
 fn workstream_event(action: &'static str, ctx: &IcbYear, ws: &Workstream) -> AuditEvent {
@@ -503,16 +523,16 @@ pub async fn save_details(
     } else {
         false
     };
-    if !diff.is_empty() {
-        let event =
-            workstream_event("workstream.details_changed", &ctx, &ws).details(diff.to_json());
-        audit::record(&mut tx, &user.actor(), event).await?;
-    }
-    tx.commit().await?;
-    Ok(saved_redirect(
-        &format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id),
+    finish(
+        tx,
+        &user,
+        &ctx,
+        &ws,
+        "workstream.details_changed",
+        &diff,
         reopened,
-    ))
+    )
+    .await
 }
 
 pub async fn save_target(
@@ -628,20 +648,17 @@ pub async fn save_target(
     .execute(&mut *tx)
     .await?;
     workstreams::save_phasing(&mut tx, &ctx.icb, ws.workstream_id, &phasing).await?;
-    let reopened = if diff.is_empty() {
-        false
-    } else {
-        let reopened = reopen_if_agreed(&mut tx, plan_id).await?;
-        let event =
-            workstream_event("workstream.target_changed", &ctx, &ws).details(diff.to_json());
-        audit::record(&mut tx, &user.actor(), event).await?;
-        reopened
-    };
-    tx.commit().await?;
-    Ok(saved_redirect(
-        &format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id),
+    let reopened = !diff.is_empty() && reopen_if_agreed(&mut tx, plan_id).await?;
+    finish(
+        tx,
+        &user,
+        &ctx,
+        &ws,
+        "workstream.target_changed",
+        &diff,
         reopened,
-    ))
+    )
+    .await
 }
 
 pub async fn save_actuals(
@@ -697,16 +714,16 @@ pub async fn save_actuals(
         return Ok(conflict(page, diff));
     }
     workstreams::save_actuals(&mut tx, &ctx.icb, ws.workstream_id, &actuals).await?;
-    if !diff.is_empty() {
-        let event =
-            workstream_event("workstream.actuals_changed", &ctx, &ws).details(diff.to_json());
-        audit::record(&mut tx, &user.actor(), event).await?;
-    }
-    tx.commit().await?;
-    Ok(saved_redirect(
-        &format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id),
+    finish(
+        tx,
+        &user,
+        &ctx,
+        &ws,
+        "workstream.actuals_changed",
+        &diff,
         false,
-    ))
+    )
+    .await
 }
 
 pub async fn add_update(
@@ -775,11 +792,17 @@ pub async fn add_update(
         "after": { "RAG status": rag.label() },
     }));
     audit::record(&mut tx, &user.actor(), event).await?;
-    tx.commit().await?;
-    Ok(saved_redirect(
-        &format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id),
+    // Audited above: an update is recorded even when the RAG status stays the same.
+    finish(
+        tx,
+        &user,
+        &ctx,
+        &ws,
+        "workstream.update_added",
+        &Changes::default(),
         false,
-    ))
+    )
+    .await
 }
 
 /// Confirmation before removing a workstream.
@@ -799,20 +822,25 @@ pub async fn confirm_remove(
     user: CurrentUser,
     Path((code, year, workstream)): Path<(String, String, String)>,
 ) -> AppResult<ConfirmRemovePage> {
+    let loaded = load(&state, &user, &code, &year, &workstream).await?;
+    loaded.ctx.icb.require_edit()?;
+    confirm_page(loaded, &user).await
+}
+
+async fn confirm_page(loaded: Loaded, user: &CurrentUser) -> AppResult<ConfirmRemovePage> {
     let Loaded {
         mut tx,
         ctx,
         ws,
         plan_locked,
         ..
-    } = load(&state, &user, &code, &year, &workstream).await?;
-    ctx.icb.require_edit()?;
+    } = loaded;
     let has_progress =
         workstreams::has_recorded_progress(&mut tx, &ctx.icb, ws.workstream_id).await?;
     Ok(ConfirmRemovePage {
         layout: user.layout(),
         header: ctx.header(""),
-        path: format!("{}/workstreams/{}", ctx.base_path(), ws.workstream_id),
+        path: workstream_path(&ctx, &ws),
         locked: plan_locked,
         ws,
         has_progress,
@@ -824,20 +852,19 @@ pub async fn remove(
     user: CurrentUser,
     Path((code, year, workstream)): Path<(String, String, String)>,
 ) -> AppResult<Response> {
+    let loaded = load(&state, &user, &code, &year, &workstream).await?;
+    loaded.ctx.icb.require_edit()?;
+    if loaded.plan_locked.is_some() {
+        let page = confirm_page(loaded, &user).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
     let Loaded {
         mut tx,
         ctx,
         ws,
         plan_id,
-        plan_locked,
         ..
-    } = load(&state, &user, &code, &year, &workstream).await?;
-    ctx.icb.require_edit()?;
-    if plan_locked.is_some() {
-        drop(tx);
-        let page = confirm_remove(State(state), user, Path((code, year, workstream))).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
+    } = loaded;
     sqlx::query!(
         "update workstream set removed_at = now(), updated_at = now() where icb_id = $1 and workstream_id = $2",
         ctx.icb.icb_id(),
@@ -845,13 +872,7 @@ pub async fn remove(
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "update plan set version = version + 1, updated_at = now() where plan_id = $1",
-        plan_id
-    )
-    .execute(&mut *tx)
-    .await?;
-    let reopened = reopen_if_agreed(&mut tx, plan_id).await?;
+    let reopened = workstreams_changed(&mut tx, plan_id).await?;
     let event = workstream_event("workstream.removed", &ctx, &ws).details(json!({
         "before": { "Workstream": ws.display_title() },
         "after": { "Workstream": "removed" },
