@@ -1,8 +1,10 @@
-//! Administration: users and roles, the catalogue per year, and the audit log.
+//! Administration: users and roles, the catalogue per year, organisations and their changes,
+//! and the audit log.
 //! Every handler takes an [`crate::auth::scope::AdminUser`], so only administrators get in.
 
 mod audit_log;
 mod catalogue;
+mod organisations;
 mod users;
 
 use crate::routes::Routes;
@@ -13,4 +15,5 @@ pub fn routes() -> Routes {
         .merge(users::routes())
         .merge(catalogue::routes())
         .merge(audit_log::routes())
+        .merge(organisations::routes())
 }

@@ -1,4 +1,4 @@
-//! Server-rendered SVG charts for the programme dashboards.
+//! Server-rendered SVG charts for the programme dashboards and roll-ups.
 //!
 //! Charts are drawn here, as strings, rather than in the browser: pages work without
 //! JavaScript, and the Content-Security-Policy stays strict. That policy forbids `style`
@@ -12,9 +12,13 @@
 //! way to tell them apart. Charts carry a `<title>` and `<desc>`; the page should still show the
 //! figures in a table, which is the accessible version.
 
+mod percent_bars;
+
 use std::fmt::Write as _;
 
 use chrono::Datelike;
+
+pub use percent_bars::{PercentBar, ReferenceLine, percent_bars};
 
 use crate::domain::{CumulativePoint, Pence};
 

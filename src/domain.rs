@@ -5,8 +5,10 @@ mod financial_year;
 mod money;
 pub mod phasing;
 mod progress;
+mod rollup;
 
 pub use financial_year::{FinancialYear, ParseFinancialYearError};
 pub use money::{ParseMoneyError, Pence};
 pub use phasing::even_split;
-pub use progress::{CumulativePoint, MonthFigures, Progress, cumulative, progress};
+pub use progress::{CumulativePoint, MonthFigures, Progress, cumulative, percent_of, progress};
+pub use rollup::{PlanTotals, months_overdue};

@@ -35,19 +35,29 @@ async fn show_home(user: MaybeUser) -> HomePage {
     let work = match &user.0 {
         None => Vec::new(),
         Some(u) => match (u.role, u.org_code.clone()) {
-            (Role::IcbEditor | Role::IcbViewer, Some(code)) => {
-                vec![link(format!("/icbs/{code}"), "Your ICB's plans")]
-            }
-            (Role::RegionReviewer, Some(code)) => {
-                vec![link(format!("/regions/{code}"), "Your region's ICBs")]
-            }
+            (Role::IcbEditor | Role::IcbViewer, Some(code)) => vec![
+                link(format!("/icbs/{code}"), "Your ICB's plans"),
+                link("/exports".into(), "Download your ICB's data as CSV"),
+            ],
+            (Role::RegionReviewer, Some(code)) => vec![
+                link(format!("/regions/{code}"), "Your region's ICBs"),
+                link("/exports".into(), "Download data as CSV"),
+            ],
+            (Role::NationalAnalyst, _) => vec![
+                link("/national".into(), "National roll-up"),
+                link("/exports".into(), "Download data as CSV"),
+                link("/organisations".into(), "Regions and ICBs"),
+            ],
             (Role::Admin, _) => vec![
+                link("/national".into(), "National roll-up"),
+                link("/admin/organisations".into(), "Manage organisations"),
                 link("/admin/users".into(), "Manage users"),
                 link(
                     "/admin/catalogue".into(),
                     "Manage the opportunity catalogue",
                 ),
                 link("/admin/audit".into(), "Audit log"),
+                link("/exports".into(), "Download data as CSV"),
             ],
             _ => vec![link("/organisations".into(), "Regions and ICBs")],
         },

@@ -25,7 +25,7 @@ use crate::auth::session_store::PgSessionStore;
 use crate::auth::{self, SESSION_IDLE_LIMIT};
 use crate::error::{AppError, internal_error_page};
 use crate::routes::{RouteInfo, Routes};
-use crate::{AppState, admin, catalogue, health, home, icbs, orgs, plans};
+use crate::{AppState, admin, catalogue, health, home, icbs, orgs, plans, rollups};
 
 /// Requests that take longer are answered 503 and their work dropped.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,6 +48,7 @@ fn routes() -> Routes {
         .merge(auth::login::routes())
         .merge(icbs::routes())
         .merge(plans::routes())
+        .merge(rollups::routes())
         .merge(admin::routes())
 }
 

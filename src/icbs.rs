@@ -211,7 +211,8 @@ pub struct RegionPage {
     pub layout: Layout,
     pub ods_code: String,
     pub name: String,
-    pub years: Vec<String>,
+    /// `(label, slug)` of every programme year, newest first.
+    pub years: Vec<(String, String)>,
     pub icbs: Vec<RegionIcbRow>,
 }
 
@@ -262,7 +263,7 @@ async fn show_region(
         years: years
             .into_iter()
             .filter_map(FinancialYear::from_start_date)
-            .map(|y| y.to_string())
+            .map(|y| (y.to_string(), y.slug()))
             .collect(),
         icbs,
     })

@@ -26,6 +26,7 @@ pub mod orgs;
 pub mod page;
 pub mod plans;
 pub mod reference;
+pub mod rollups;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

@@ -22,6 +22,8 @@ mod review;
 mod workstream_page;
 pub mod workstreams;
 
+pub use plan_page::MIN_NATIONAL_OPPORTUNITIES;
+
 use crate::routes::{Access, Routes};
 
 /// The plan routes.

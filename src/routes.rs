@@ -26,6 +26,8 @@ pub enum Access {
     IcbReview,
     /// Users whose scope covers the region in the path (`{region}`): its reviewers, national roles.
     RegionRead,
+    /// National roles: analysts and administrators.
+    National,
     /// Administrators.
     Admin,
 }

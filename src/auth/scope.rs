@@ -241,6 +241,33 @@ impl RegionAccess {
     }
 }
 
+/// Proof that the caller may see every ICB (national analysts and administrators): the
+/// national roll-up. Only [`NationalAccess::check`] makes one.
+#[derive(Debug, Clone)]
+pub struct NationalAccess {
+    _private: (),
+}
+
+impl NationalAccess {
+    /// The proof, if the user's role is national (for pages that add national figures to
+    /// what everyone else sees).
+    pub fn of(user: &CurrentUser) -> Option<Self> {
+        (user.scope() == Scope::National).then_some(NationalAccess { _private: () })
+    }
+
+    /// Refuses (403, audited) anyone whose role is not national.
+    pub async fn check(state: &AppState, user: &CurrentUser, what: &str) -> AppResult<Self> {
+        if let Some(access) = Self::of(user) {
+            return Ok(access);
+        }
+        let event = AuditEvent::new("access.denied")
+            .object("route", what)
+            .details(json!({ "reason": "not a national role" }));
+        audit::record_now(state.db(), &user.actor(), event).await;
+        Err(AppError::Forbidden)
+    }
+}
+
 /// A signed-in administrator. Extracting it refuses everyone else (403, audited), so an
 /// administration handler cannot forget the check.
 pub struct AdminUser(pub CurrentUser);

@@ -89,24 +89,13 @@ pub fn progress(
     let actual_to_date: Pence = grid.actual[..reported].iter().flatten().sum();
     let planned_after: Pence = grid.planned[reported..].iter().sum();
 
-    let percent_of_target = (target_to_date.0 != 0).then(|| {
-        clamp_i64(divide_rounding_half_away(
-            i128::from(actual_to_date.0) * 100,
-            i128::from(target_to_date.0),
-        ))
-    });
+    let percent_of_target = percent_of(actual_to_date, target_to_date);
     let run_rate_forecast = (reported > 0).then(|| {
         Pence(clamp_i64(divide_rounding_half_away(
             i128::from(actual_to_date.0) * 12,
             reported as i128,
         )))
     });
-
-    let due = year
-        .months()
-        .iter()
-        .filter(|month| is_due(**month, today))
-        .count();
 
     Progress {
         annual_target,
@@ -119,7 +108,7 @@ pub fn progress(
         percent_of_target,
         forecast_outturn: actual_to_date + planned_after,
         run_rate_forecast,
-        months_overdue: due.saturating_sub(reported) as u32,
+        months_overdue: months_overdue(year, reported, today),
     }
 }
 
@@ -176,6 +165,28 @@ impl Grid {
             .rposition(Option::is_some)
             .map_or(0, |i| i + 1)
     }
+}
+
+/// `part` as a whole percentage of `whole`, rounded half away from zero; `None` when `whole`
+/// is zero. The one rounding rule for every "% of target" the service shows.
+pub fn percent_of(part: Pence, whole: Pence) -> Option<i64> {
+    (whole.0 != 0).then(|| {
+        clamp_i64(divide_rounding_half_away(
+            i128::from(part.0) * 100,
+            i128::from(whole.0),
+        ))
+    })
+}
+
+/// How many of `year`'s months are due by `today` (see [`progress`]) but not covered by the
+/// `reported` months from April.
+pub fn months_overdue(year: FinancialYear, reported: usize, today: NaiveDate) -> u32 {
+    let due = year
+        .months()
+        .iter()
+        .filter(|month| is_due(**month, today))
+        .count();
+    due.saturating_sub(reported) as u32
 }
 
 /// Whether `month`'s actuals are due: the month after it has ended by `today`.

@@ -57,6 +57,8 @@ fn expected(access: Access, role: Option<Role>, own: bool) -> Expect {
         (Access::RegionRead, Role::RegionReviewer) => scoped(own),
         (Access::RegionRead, Role::IcbEditor | Role::IcbViewer) => NotFound,
         (Access::RegionRead, Role::NationalAnalyst | Role::Admin) => Allowed,
+        (Access::National, Role::NationalAnalyst | Role::Admin) => Allowed,
+        (Access::National, _) => Forbidden,
         (Access::Admin, Role::Admin) => Allowed,
         (Access::Admin, _) => Forbidden,
     }

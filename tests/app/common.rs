@@ -394,3 +394,13 @@ impl Browser<'_> {
         FormState::of(&response.html(), action)
     }
 }
+
+/// Whole pounds as the pages show them (`£1,234`, `-£5`), parsed back.
+pub fn pounds(text: &str) -> i64 {
+    let negative = text.starts_with('-');
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let value: i64 = digits
+        .parse()
+        .unwrap_or_else(|_| panic!("not money: {text}"));
+    if negative { -value } else { value }
+}

@@ -37,12 +37,28 @@ async fn home_page_explains_the_service_and_links_to_reference_pages(pool: PgPoo
 async fn signed_in_users_are_pointed_at_their_own_work(pool: PgPool) {
     let app = TestApp::new(pool).await;
     for (role, org, expected) in [
-        (Role::IcbEditor, Some("QE1"), vec!["/icbs/QE1"]),
-        (Role::RegionReviewer, Some("Y62"), vec!["/regions/Y62"]),
+        (Role::IcbEditor, Some("QE1"), vec!["/icbs/QE1", "/exports"]),
+        (
+            Role::RegionReviewer,
+            Some("Y62"),
+            vec!["/regions/Y62", "/exports"],
+        ),
+        (
+            Role::NationalAnalyst,
+            None,
+            vec!["/national", "/exports", "/organisations"],
+        ),
         (
             Role::Admin,
             None,
-            vec!["/admin/users", "/admin/catalogue", "/admin/audit"],
+            vec![
+                "/national",
+                "/admin/organisations",
+                "/admin/users",
+                "/admin/catalogue",
+                "/admin/audit",
+                "/exports",
+            ],
         ),
     ] {
         let user = app.user(role, org).await;

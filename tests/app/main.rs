@@ -8,6 +8,7 @@
 )]
 
 mod common;
+mod seed;
 
 mod access_matrix;
 mod admin;
@@ -23,3 +24,4 @@ mod organisations;
 mod plans;
 mod reference_data;
 mod rls;
+mod rollups;

@@ -5,7 +5,7 @@
 use medopt::auth::Role;
 use sqlx::PgPool;
 
-use crate::common::{Browser, FormState, TestApp, TestResponse, sel, text_of, texts};
+use crate::common::{Browser, FormState, TestApp, TestResponse, pounds, sel, text_of, texts};
 
 const BASE: &str = "/icbs/QE1/2024-25";
 const PLAN: &str = "/icbs/QE1/2024-25/plan";
@@ -648,16 +648,6 @@ async fn updates_measures_and_history_are_kept_on_the_workstream(pool: PgPool) {
             "{expected} not in {history:?}"
         );
     }
-}
-
-/// Whole pounds as the pages show them (`£1,234`, `-£5`), parsed back.
-fn pounds(text: &str) -> i64 {
-    let negative = text.starts_with('-');
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    let value: i64 = digits
-        .parse()
-        .unwrap_or_else(|_| panic!("not money: {text}"));
-    if negative { -value } else { value }
 }
 
 /// Pence rounded to whole pounds, half away from zero (how the pages round).

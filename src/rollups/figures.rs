@@ -1,0 +1,408 @@
+//! The SQL behind the roll-ups. Every figure is an aggregate computed by PostgreSQL from the
+//! `plan_figures` view (one definition of a plan's headline figures, shared with the exports),
+//! so pages stay fast whatever the number of monthly rows beneath them.
+//!
+//! Queries take the caller's proof of scope ([`RegionAccess`] or [`NationalAccess`]) and run in
+//! the request's scoped transaction, so row-level security filters them again.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgConnection;
+
+use crate::auth::scope::{NationalAccess, RegionAccess};
+use crate::domain::{FinancialYear, Pence, PlanTotals};
+use crate::error::{AppError, AppResult};
+use crate::icbs::PlanStatus;
+use crate::plans::workstreams::Rag;
+
+/// A programme year as the roll-ups need it.
+#[derive(Debug, Clone, Copy)]
+pub struct RollupYear {
+    pub programme_year_id: i16,
+    pub year: FinancialYear,
+}
+
+impl RollupYear {
+    /// The programme year `slug` (`2024-25`), or 404.
+    pub async fn find(conn: &mut PgConnection, slug: &str) -> AppResult<Self> {
+        let year = FinancialYear::parse(slug).map_err(|_| AppError::NotFound)?;
+        let programme_year_id = sqlx::query_scalar!(
+            "select programme_year_id from programme_year where starts_on = $1",
+            year.starts_on()
+        )
+        .fetch_optional(conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+        Ok(Self {
+            programme_year_id,
+            year,
+        })
+    }
+}
+
+/// Workstreams by RAG status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RagCounts {
+    pub red: i64,
+    pub amber: i64,
+    pub green: i64,
+    pub not_set: i64,
+}
+
+/// One ICB's row of a region's roll-up for a year.
+#[derive(Debug, Clone)]
+pub struct IcbFigures {
+    pub ods_code: String,
+    pub name: String,
+    /// Its last day, if it closed (during or after the year).
+    pub closed_on: Option<NaiveDate>,
+    /// `None` when the ICB has no plan for the year.
+    pub status: Option<PlanStatus>,
+    pub national_chosen: i64,
+    pub local_priorities: i64,
+    pub totals: PlanTotals,
+    pub rag: RagCounts,
+    pub latest_month: Option<NaiveDate>,
+}
+
+/// Every ICB of the region that existed at some point in the year, with its plan's figures.
+pub async fn region_icbs(
+    conn: &mut PgConnection,
+    region: &RegionAccess,
+    year: &RollupYear,
+) -> sqlx::Result<Vec<IcbFigures>> {
+    let rows = sqlx::query!(
+        r#"
+        select i.ods_code, i.name, i.valid_to,
+               f.status as "status?: PlanStatus",
+               f.national_chosen as "national_chosen?", f.local_priorities as "local_priorities?",
+               f.annual_target_pence as "annual_target?", f.planned_total_pence as "planned_total?",
+               f.target_to_date_pence as "target_to_date?", f.actual_to_date_pence as "actual_to_date?",
+               f.rag_red as "rag_red?", f.rag_amber as "rag_amber?", f.rag_green as "rag_green?",
+               f.rag_not_set as "rag_not_set?", f.latest_month
+        from icb i
+        left join plan_figures f on f.icb_id = i.icb_id and f.programme_year_id = $2
+        where i.region_id = $1
+          and i.valid_from <= $4 and (i.valid_to is null or i.valid_to >= $3)
+        order by i.name
+        "#,
+        region.region_id(),
+        year.programme_year_id,
+        year.year.starts_on(),
+        year.year.ends_on()
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| IcbFigures {
+            ods_code: r.ods_code,
+            name: r.name,
+            closed_on: r.valid_to,
+            status: r.status,
+            national_chosen: r.national_chosen.map_or(0, i64::from),
+            local_priorities: r.local_priorities.map_or(0, i64::from),
+            totals: totals(
+                r.annual_target,
+                r.planned_total,
+                r.target_to_date,
+                r.actual_to_date,
+            ),
+            rag: RagCounts {
+                red: r.rag_red.map_or(0, i64::from),
+                amber: r.rag_amber.map_or(0, i64::from),
+                green: r.rag_green.map_or(0, i64::from),
+                not_set: r.rag_not_set.map_or(0, i64::from),
+            },
+            latest_month: r.latest_month,
+        })
+        .collect())
+}
+
+fn totals(
+    annual: Option<i64>,
+    planned: Option<i64>,
+    to_date: Option<i64>,
+    actual: Option<i64>,
+) -> PlanTotals {
+    let pence = |v: Option<i64>| Pence(v.unwrap_or(0));
+    PlanTotals {
+        annual_target: pence(annual),
+        planned_total: pence(planned),
+        target_to_date: pence(to_date),
+        actual_to_date: pence(actual),
+    }
+}
+
+/// A plan waiting for the region's agreement.
+#[derive(Debug, Clone)]
+pub struct AwaitingReview {
+    pub ods_code: String,
+    pub name: String,
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+/// The region's plans for the year that are submitted and not yet agreed or returned, the
+/// longest waiting first.
+pub async fn review_queue(
+    conn: &mut PgConnection,
+    region: &RegionAccess,
+    year: &RollupYear,
+) -> sqlx::Result<Vec<AwaitingReview>> {
+    sqlx::query_as!(
+        AwaitingReview,
+        r#"
+        select i.ods_code, i.name, p.submitted_at
+        from plan p
+        join icb i on i.icb_id = p.icb_id
+        where i.region_id = $1 and p.programme_year_id = $2 and p.status = 'submitted'
+        order by p.submitted_at nulls first, i.name
+        "#,
+        region.region_id(),
+        year.programme_year_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// A chosen national opportunity in the region's matrix.
+#[derive(Debug, Clone)]
+pub struct MatrixCell {
+    pub ods_code: String,
+    pub number: i16,
+    pub rag: Option<Rag>,
+}
+
+/// Which ICB of the region chose which national opportunity in the year, with its RAG.
+pub async fn region_choices(
+    conn: &mut PgConnection,
+    region: &RegionAccess,
+    year: &RollupYear,
+) -> sqlx::Result<Vec<MatrixCell>> {
+    sqlx::query_as!(
+        MatrixCell,
+        r#"
+        select i.ods_code, o.number, w.rag as "rag: Rag"
+        from workstream w
+        join plan p on p.plan_id = w.plan_id and p.icb_id = w.icb_id
+        join icb i on i.icb_id = w.icb_id
+        join opportunity o on o.opportunity_id = w.opportunity_id
+        where i.region_id = $1 and p.programme_year_id = $2 and w.removed_at is null
+        "#,
+        region.region_id(),
+        year.programme_year_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// One national opportunity of the year, summed over the ICBs that chose it.
+#[derive(Debug, Clone)]
+pub struct OpportunityFigures {
+    pub number: i16,
+    /// `None` while unconfirmed.
+    pub title: Option<String>,
+    pub efficiency_focus: bool,
+    pub icbs_choosing: i64,
+    pub totals: PlanTotals,
+    pub rag: RagCounts,
+}
+
+impl OpportunityFigures {
+    /// `4. Title`, or the number with "title to be confirmed".
+    pub fn display_title(&self) -> String {
+        format!(
+            "{}. {}",
+            self.number,
+            self.title.as_deref().unwrap_or("Title to be confirmed")
+        )
+    }
+}
+
+/// Whose ICBs a roll-up covers: the nation, or one region.
+#[derive(Debug, Clone, Copy)]
+pub enum Coverage<'a> {
+    National(&'a NationalAccess),
+    Region(&'a RegionAccess),
+}
+
+impl Coverage<'_> {
+    fn region_id(self) -> Option<i16> {
+        match self {
+            Coverage::National(_) => None,
+            Coverage::Region(region) => Some(region.region_id()),
+        }
+    }
+}
+
+/// Every national opportunity of the year with how many ICBs chose it and their summed
+/// targets and actuals, over the ICBs `coverage` names.
+///
+/// Each workstream's "to date" runs to its own plan's latest reported month, as on the ICB's
+/// dashboard, so these sum to the same totals as the ICB rows.
+pub async fn opportunities(
+    conn: &mut PgConnection,
+    coverage: Coverage<'_>,
+    year: &RollupYear,
+) -> sqlx::Result<Vec<OpportunityFigures>> {
+    let rows = sqlx::query!(
+        r#"
+        with latest as materialized (
+            select plan_id, latest_month from plan_figures where programme_year_id = $1
+        ),
+        chosen as (
+            select w.workstream_id, w.icb_id, w.opportunity_id, w.annual_target_pence, w.rag,
+                   l.latest_month
+            from workstream w
+            join latest l on l.plan_id = w.plan_id
+            join icb i on i.icb_id = w.icb_id
+            where w.removed_at is null and w.opportunity_id is not null
+              and ($3::smallint is null or i.region_id = $3)
+        )
+        select o.number, o.title, o.efficiency_focus,
+               count(c.workstream_id) as "icbs!",
+               coalesce(sum(c.annual_target_pence), 0)::bigint as "annual_target!",
+               coalesce(sum(m.planned_total), 0)::bigint as "planned_total!",
+               coalesce(sum(m.target_to_date), 0)::bigint as "target_to_date!",
+               coalesce(sum(m.actual_to_date), 0)::bigint as "actual_to_date!",
+               count(*) filter (where c.rag = 'red') as "red!",
+               count(*) filter (where c.rag = 'amber') as "amber!",
+               count(*) filter (where c.rag = 'green') as "green!",
+               count(*) filter (where c.workstream_id is not null and c.rag is null) as "not_set!"
+        from opportunity o
+        left join chosen c on c.opportunity_id = o.opportunity_id
+        left join lateral (
+            select sum(wm.planned_pence) as planned_total,
+                   sum(wm.planned_pence) filter (where wm.month <= c.latest_month) as target_to_date,
+                   sum(wm.actual_pence) as actual_to_date
+            from workstream_month wm
+            where wm.workstream_id = c.workstream_id and wm.icb_id = c.icb_id
+              and wm.month >= $2 and wm.month < ($2::date + interval '1 year')::date
+        ) m on true
+        where o.programme_year_id = $1
+        group by o.opportunity_id
+        order by o.number
+        "#,
+        year.programme_year_id,
+        year.year.starts_on(),
+        coverage.region_id()
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OpportunityFigures {
+            number: r.number,
+            title: r.title,
+            efficiency_focus: r.efficiency_focus,
+            icbs_choosing: r.icbs,
+            totals: PlanTotals {
+                annual_target: Pence(r.annual_target),
+                planned_total: Pence(r.planned_total),
+                target_to_date: Pence(r.target_to_date),
+                actual_to_date: Pence(r.actual_to_date),
+            },
+            rag: RagCounts {
+                red: r.red,
+                amber: r.amber,
+                green: r.green,
+                not_set: r.not_set,
+            },
+        })
+        .collect())
+}
+
+/// The national opportunities of a year, for the matrix's columns.
+pub async fn catalogue(
+    conn: &mut PgConnection,
+    year: &RollupYear,
+) -> sqlx::Result<Vec<(i16, Option<String>)>> {
+    let rows = sqlx::query!(
+        "select number, title from opportunity where programme_year_id = $1 order by number",
+        year.programme_year_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.number, r.title)).collect())
+}
+
+/// One region's row of the national roll-up, or the nation's (`region` is `None`).
+#[derive(Debug, Clone)]
+pub struct RegionFigures {
+    /// `(ODS code, name)`; `None` on the national total.
+    pub region: Option<(String, String)>,
+    pub icbs: i64,
+    pub agreed: i64,
+    pub submitted: i64,
+    pub returned: i64,
+    pub draft: i64,
+    pub not_started: i64,
+    pub under_five: i64,
+    pub totals: PlanTotals,
+    pub rag: RagCounts,
+}
+
+/// The year's figures by region, with the national total last (one grouping-sets aggregate).
+pub async fn by_region(
+    conn: &mut PgConnection,
+    _scope: &NationalAccess,
+    year: &RollupYear,
+    min_national: i64,
+) -> sqlx::Result<Vec<RegionFigures>> {
+    let rows = sqlx::query!(
+        r#"
+        select r.ods_code as "ods_code?", r.name as "name?",
+               count(i.icb_id) as "icbs!",
+               count(*) filter (where f.status = 'agreed') as "agreed!",
+               count(*) filter (where f.status = 'submitted') as "submitted!",
+               count(*) filter (where f.status = 'returned') as "returned!",
+               count(*) filter (where f.status = 'draft') as "draft!",
+               count(*) filter (where f.plan_id is null) as "not_started!",
+               count(*) filter (where f.plan_id is not null and f.national_chosen < $4) as "under_five!",
+               coalesce(sum(f.annual_target_pence), 0)::bigint as "annual_target!",
+               coalesce(sum(f.planned_total_pence), 0)::bigint as "planned_total!",
+               coalesce(sum(f.target_to_date_pence), 0)::bigint as "target_to_date!",
+               coalesce(sum(f.actual_to_date_pence), 0)::bigint as "actual_to_date!",
+               coalesce(sum(f.rag_red), 0)::bigint as "red!",
+               coalesce(sum(f.rag_amber), 0)::bigint as "amber!",
+               coalesce(sum(f.rag_green), 0)::bigint as "green!",
+               coalesce(sum(f.rag_not_set), 0)::bigint as "not_set!"
+        from region r
+        join icb i on i.region_id = r.region_id
+             and i.valid_from <= $3 and (i.valid_to is null or i.valid_to >= $2)
+        left join plan_figures f on f.icb_id = i.icb_id and f.programme_year_id = $1
+        group by grouping sets ((r.region_id, r.ods_code, r.name), ())
+        order by grouping(r.region_id), r.name
+        "#,
+        year.programme_year_id,
+        year.year.starts_on(),
+        year.year.ends_on(),
+        i32::try_from(min_national).unwrap_or(i32::MAX)
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| RegionFigures {
+            region: r.ods_code.zip(r.name),
+            icbs: r.icbs,
+            agreed: r.agreed,
+            submitted: r.submitted,
+            returned: r.returned,
+            draft: r.draft,
+            not_started: r.not_started,
+            under_five: r.under_five,
+            totals: PlanTotals {
+                annual_target: Pence(r.annual_target),
+                planned_total: Pence(r.planned_total),
+                target_to_date: Pence(r.target_to_date),
+                actual_to_date: Pence(r.actual_to_date),
+            },
+            rag: RagCounts {
+                red: r.red,
+                amber: r.amber,
+                green: r.green,
+                not_set: r.not_set,
+            },
+        })
+        .collect())
+}

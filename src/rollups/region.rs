@@ -1,0 +1,422 @@
+//! `/regions/{region}/{year}`: a region's ICBs for a programme year, for its regional team
+//! (and national roles): who has agreed plans, who is waiting for review, who chose what, and
+//! who is off track.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use chrono::{DateTime, Utc};
+
+use super::figures::{
+    self, AwaitingReview, Coverage, IcbFigures, OpportunityFigures, RagCounts, RollupYear,
+};
+use super::sorting::{Column, Heading, Sort, SortQuery, headings, missing_last};
+use super::{YearLink, short_icb_name};
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::auth::scope::{self, NationalAccess, RegionAccess};
+use crate::charts::{self, PercentBar, ReferenceLine};
+use crate::domain::{Pence, PlanTotals, months_overdue};
+use crate::error::AppResult;
+use crate::icbs::PlanStatus;
+use crate::page::Layout;
+use crate::plans::MIN_NATIONAL_OPPORTUNITIES;
+use crate::plans::context::all_years;
+use crate::plans::workstreams::Rag;
+
+/// The ICB table's sortable columns.
+const COLUMNS: [Column; 10] = [
+    Column {
+        key: "icb",
+        label: "ICB",
+        numeric: false,
+    },
+    Column {
+        key: "status",
+        label: "Plan status",
+        numeric: false,
+    },
+    Column {
+        key: "chosen",
+        label: "National chosen",
+        numeric: true,
+    },
+    Column {
+        key: "target",
+        label: "Annual target",
+        numeric: true,
+    },
+    Column {
+        key: "target_to_date",
+        label: "Target to date",
+        numeric: true,
+    },
+    Column {
+        key: "actual_to_date",
+        label: "Actual to date",
+        numeric: true,
+    },
+    Column {
+        key: "percent",
+        label: "% of target to date",
+        numeric: true,
+    },
+    Column {
+        key: "forecast",
+        label: "Forecast outturn",
+        numeric: true,
+    },
+    Column {
+        key: "red",
+        label: "RAG (red, amber, green)",
+        numeric: true,
+    },
+    Column {
+        key: "latest",
+        label: "Latest month reported",
+        numeric: true,
+    },
+];
+
+/// One ICB's row.
+pub struct IcbRow {
+    pub f: IcbFigures,
+    pub short_name: String,
+    /// Its dashboard for the year.
+    pub href: String,
+    pub percent: Option<i64>,
+    pub forecast: Pence,
+    pub months_overdue: u32,
+    /// Has a plan with fewer national opportunities than the minimum.
+    pub under_minimum: bool,
+}
+
+impl IcbRow {
+    /// "Mar 2025", or "None yet".
+    pub fn latest_month(&self) -> String {
+        self.f
+            .latest_month
+            .map_or_else(|| "None yet".to_owned(), |m| m.format("%b %Y").to_string())
+    }
+}
+
+/// A plan waiting for agreement.
+pub struct QueueRow {
+    pub item: AwaitingReview,
+    pub short_name: String,
+    pub href: String,
+    pub days_waiting: Option<i64>,
+}
+
+impl QueueRow {
+    /// "4 November 2024".
+    pub fn submitted_on(&self) -> String {
+        self.item.submitted_at.map_or_else(
+            || "Not recorded".to_owned(),
+            |t| t.format("%-d %B %Y").to_string(),
+        )
+    }
+}
+
+/// A national opportunity as a matrix column.
+pub struct MatrixColumn {
+    pub number: i16,
+    pub title: String,
+    pub choosing: usize,
+}
+
+/// One cell: what the ICB did with the opportunity.
+pub struct MatrixCell {
+    /// CSS class for the colour.
+    pub class: &'static str,
+    /// What the cell shows: `R`, `A`, `G`, `✓` (chosen, no RAG yet) or `–`.
+    pub short: &'static str,
+    /// What it means, for screen readers and the tooltip.
+    pub long: &'static str,
+}
+
+impl MatrixCell {
+    fn of(chosen: Option<Option<Rag>>) -> Self {
+        let (class, short, long) = match chosen {
+            None => ("app-matrix__cell--none", "–", "Not chosen"),
+            Some(None) => ("app-matrix__cell--chosen", "✓", "Chosen, no RAG status yet"),
+            Some(Some(Rag::Red)) => ("app-matrix__cell--red", "R", "Chosen, red"),
+            Some(Some(Rag::Amber)) => ("app-matrix__cell--amber", "A", "Chosen, amber"),
+            Some(Some(Rag::Green)) => ("app-matrix__cell--green", "G", "Chosen, green"),
+        };
+        Self { class, short, long }
+    }
+
+    /// Every kind of cell, for the legend.
+    pub fn legend() -> Vec<MatrixCell> {
+        [
+            Some(Some(Rag::Green)),
+            Some(Some(Rag::Amber)),
+            Some(Some(Rag::Red)),
+            Some(None),
+            None,
+        ]
+        .into_iter()
+        .map(Self::of)
+        .collect()
+    }
+}
+
+/// One ICB's row of the matrix.
+pub struct MatrixRow {
+    pub short_name: String,
+    pub href: String,
+    pub cells: Vec<MatrixCell>,
+    pub chosen: usize,
+}
+
+/// `/regions/{region}/{year}`
+#[derive(Template, WebTemplate)]
+#[template(path = "rollups/region.html")]
+pub struct RegionRollupPage {
+    pub layout: Layout,
+    pub region_code: String,
+    pub region_name: String,
+    pub year_label: String,
+    pub year_slug: String,
+    pub years: Vec<YearLink>,
+    pub headings: Vec<Heading>,
+    pub rows: Vec<IcbRow>,
+    pub totals: PlanTotals,
+    pub totals_rag: RagCounts,
+    pub agreed: usize,
+    pub not_started: usize,
+    pub under_minimum: usize,
+    pub min_required: usize,
+    pub queue: Vec<QueueRow>,
+    pub columns: Vec<MatrixColumn>,
+    pub matrix: Vec<MatrixRow>,
+    pub legend: Vec<MatrixCell>,
+    pub opportunities: Vec<OpportunityFigures>,
+    pub chart: String,
+    pub national_percent: Option<i64>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((code, slug)): Path<(String, String)>,
+    Query(query): Query<SortQuery>,
+) -> AppResult<RegionRollupPage> {
+    let mut tx = scope::begin(&state, &user.scope()).await?;
+    let region = RegionAccess::check(&state, &user, &mut tx, &code).await?;
+    let year = RollupYear::find(&mut tx, &slug).await?;
+    let icbs = figures::region_icbs(&mut tx, &region, &year).await?;
+    let queue = figures::review_queue(&mut tx, &region, &year).await?;
+    let choices = figures::region_choices(&mut tx, &region, &year).await?;
+    let catalogue = figures::catalogue(&mut tx, &year).await?;
+    let opportunities = figures::opportunities(&mut tx, Coverage::Region(&region), &year).await?;
+    let national_percent = match NationalAccess::of(&user) {
+        Some(national) => {
+            figures::by_region(&mut tx, &national, &year, MIN_NATIONAL_OPPORTUNITIES as i64)
+                .await?
+                .into_iter()
+                .find(|r| r.region.is_none())
+                .and_then(|r| r.totals.percent_of_target())
+        }
+        None => None,
+    };
+    let years = all_years(&mut tx).await?;
+    tx.commit().await?;
+
+    let path = format!("/regions/{}/{}", region.ods_code(), year.year.slug());
+    let sort = Sort::from_query(&query, &COLUMNS, "icb");
+    let today = crate::clock::today();
+    let mut rows: Vec<IcbRow> = icbs
+        .into_iter()
+        .map(|f| IcbRow {
+            short_name: short_icb_name(&f.name).to_owned(),
+            href: format!("/icbs/{}/{}", f.ods_code, year.year.slug()),
+            percent: f.totals.percent_of_target(),
+            forecast: f.totals.forecast_outturn(),
+            months_overdue: if f.status.is_some() {
+                months_overdue(year.year, f.latest_month, today)
+            } else {
+                0
+            },
+            under_minimum: f.status.is_some()
+                && f.national_chosen < MIN_NATIONAL_OPPORTUNITIES as i64,
+            f,
+        })
+        .collect();
+    let totals: PlanTotals = rows.iter().map(|r| r.f.totals).sum();
+    let totals_rag = rows.iter().fold(RagCounts::default(), |acc, r| RagCounts {
+        red: acc.red + r.f.rag.red,
+        amber: acc.amber + r.f.rag.amber,
+        green: acc.green + r.f.rag.green,
+        not_set: acc.not_set + r.f.rag.not_set,
+    });
+    let chart = chart(&rows, totals, national_percent, &region, &year);
+    let (columns, matrix) = matrix(&rows, &catalogue, &choices);
+    sort_rows(&mut rows, sort);
+    Ok(RegionRollupPage {
+        layout: user.layout(),
+        region_code: region.ods_code().to_owned(),
+        region_name: region.name().to_owned(),
+        year_label: year.year.to_string(),
+        year_slug: year.year.slug(),
+        years: years
+            .iter()
+            .map(|y| YearLink {
+                label: y.to_string(),
+                href: format!("/regions/{}/{}", region.ods_code(), y.slug()),
+                current: *y == year.year,
+            })
+            .collect(),
+        headings: headings(&COLUMNS, sort, &path),
+        agreed: rows
+            .iter()
+            .filter(|r| r.f.status == Some(PlanStatus::Agreed))
+            .count(),
+        not_started: rows.iter().filter(|r| r.f.status.is_none()).count(),
+        under_minimum: rows.iter().filter(|r| r.under_minimum).count(),
+        min_required: MIN_NATIONAL_OPPORTUNITIES,
+        queue: queue
+            .into_iter()
+            .map(|item| QueueRow {
+                short_name: short_icb_name(&item.name).to_owned(),
+                href: format!("/icbs/{}/{}/plan", item.ods_code, year.year.slug()),
+                days_waiting: item.submitted_at.map(|t| days_since(t, Utc::now())),
+                item,
+            })
+            .collect(),
+        rows,
+        totals,
+        totals_rag,
+        columns,
+        matrix,
+        legend: MatrixCell::legend(),
+        opportunities,
+        chart,
+        national_percent,
+    })
+}
+
+fn days_since(then: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    (now - then).num_days().max(0)
+}
+
+fn sort_rows(rows: &mut [IcbRow], sort: Sort) {
+    let status_rank = |s: Option<PlanStatus>| {
+        s.map(|s| match s {
+            PlanStatus::Draft => 1,
+            PlanStatus::Returned => 2,
+            PlanStatus::Submitted => 3,
+            PlanStatus::Agreed => 4,
+        })
+    };
+    let planned = |r: &IcbRow| r.f.status.is_some();
+    rows.sort_by(|a, b| {
+        let by = |f: fn(&IcbRow) -> i64| {
+            missing_last(planned(a).then(|| f(a)), planned(b).then(|| f(b)), sort)
+        };
+        let ordering = match sort.key {
+            "status" => missing_last(status_rank(a.f.status), status_rank(b.f.status), sort),
+            "chosen" => by(|r| r.f.national_chosen),
+            "target" => by(|r| r.f.totals.annual_target.0),
+            "target_to_date" => by(|r| r.f.totals.target_to_date.0),
+            "actual_to_date" => by(|r| r.f.totals.actual_to_date.0),
+            "percent" => missing_last(a.percent, b.percent, sort),
+            "forecast" => by(|r| r.forecast.0),
+            "red" => by(|r| r.f.rag.red),
+            "latest" => missing_last(a.f.latest_month, b.f.latest_month, sort),
+            _ => sort.apply(a.short_name.cmp(&b.short_name)),
+        };
+        ordering.then_with(|| a.short_name.cmp(&b.short_name))
+    });
+}
+
+fn chart(
+    rows: &[IcbRow],
+    totals: PlanTotals,
+    national_percent: Option<i64>,
+    region: &RegionAccess,
+    year: &RollupYear,
+) -> String {
+    let bars: Vec<PercentBar> = rows
+        .iter()
+        .map(|r| PercentBar {
+            label: r.short_name.clone(),
+            percent: r.percent,
+        })
+        .collect();
+    let mut lines = Vec::new();
+    if let Some(percent) = totals.percent_of_target() {
+        lines.push(ReferenceLine {
+            label: "Region".into(),
+            percent,
+        });
+    }
+    if let Some(percent) = national_percent {
+        lines.push(ReferenceLine {
+            label: "England".into(),
+            percent,
+        });
+    }
+    charts::percent_bars(
+        &bars,
+        &lines,
+        &format!(
+            "Percentage of target to date by ICB, {}, {}",
+            region.name(),
+            year.year
+        ),
+        &format!(
+            "Bar chart of each ICB's actual savings to date as a percentage of its target to date, with lines at 100% (the plan){}. The same figures are in the table of ICBs above.",
+            match totals.percent_of_target() {
+                Some(p) => format!(" and at the region's overall {p}%"),
+                None => String::new(),
+            }
+        ),
+        "icb-percent-chart",
+    )
+}
+
+/// The matrix's columns (the year's national opportunities, with how many of the region's
+/// ICBs chose each) and its rows (the ICBs in name order).
+fn matrix(
+    rows: &[IcbRow],
+    catalogue: &[(i16, Option<String>)],
+    choices: &[figures::MatrixCell],
+) -> (Vec<MatrixColumn>, Vec<MatrixRow>) {
+    let choice = |ods: &str, number: i16| {
+        choices
+            .iter()
+            .find(|c| c.ods_code == ods && c.number == number)
+            .map(|c| c.rag)
+    };
+    let mut by_name: Vec<&IcbRow> = rows.iter().collect();
+    by_name.sort_by(|a, b| a.short_name.cmp(&b.short_name));
+    let matrix: Vec<MatrixRow> = by_name
+        .into_iter()
+        .map(|r| {
+            let cells: Vec<MatrixCell> = catalogue
+                .iter()
+                .map(|(number, _)| MatrixCell::of(choice(&r.f.ods_code, *number)))
+                .collect();
+            MatrixRow {
+                short_name: r.short_name.clone(),
+                href: r.href.clone(),
+                chosen: cells.iter().filter(|c| c.short != "–").count(),
+                cells,
+            }
+        })
+        .collect();
+    let columns = catalogue
+        .iter()
+        .enumerate()
+        .map(|(i, (number, title))| MatrixColumn {
+            number: *number,
+            title: title
+                .clone()
+                .unwrap_or_else(|| "Title to be confirmed".into()),
+            choosing: matrix.iter().filter(|r| r.cells[i].short != "–").count(),
+        })
+        .collect();
+    (columns, matrix)
+}
