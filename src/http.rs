@@ -25,7 +25,7 @@ use crate::auth::session_store::PgSessionStore;
 use crate::auth::{self, SESSION_IDLE_LIMIT};
 use crate::error::{AppError, internal_error_page};
 use crate::routes::{RouteInfo, Routes};
-use crate::{AppState, admin, catalogue, health, home, icbs, orgs, plans, rollups};
+use crate::{AppState, admin, catalogue, exports, health, home, icbs, orgs, plans, rollups};
 
 /// Requests that take longer are answered 503 and their work dropped.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,6 +49,7 @@ fn routes() -> Routes {
         .merge(icbs::routes())
         .merge(plans::routes())
         .merge(rollups::routes())
+        .merge(exports::routes())
         .merge(admin::routes())
 }
 

@@ -43,6 +43,16 @@ pub enum PlanStatus {
 }
 
 impl PlanStatus {
+    /// As written in data files: `draft`, `submitted`, `agreed`, `returned`.
+    pub fn key(self) -> &'static str {
+        match self {
+            PlanStatus::Draft => "draft",
+            PlanStatus::Submitted => "submitted",
+            PlanStatus::Agreed => "agreed",
+            PlanStatus::Returned => "returned",
+        }
+    }
+
     /// In words.
     pub fn label(self) -> &'static str {
         match self {

@@ -17,6 +17,7 @@ pub mod db;
 pub mod devdb;
 pub mod domain;
 pub mod error;
+pub mod exports;
 pub mod forms;
 pub mod health;
 pub mod home;

@@ -138,6 +138,13 @@ impl Pence {
         }
     }
 
+    /// Pounds with exactly two decimals and no symbol or separators, for data files:
+    /// `1234.56`, `-0.05`, `0.00`. Spreadsheets read it as a number.
+    pub fn decimal_pounds(self) -> String {
+        let (sign, pounds, pence) = self.parts();
+        format!("{sign}{pounds}.{pence:02}")
+    }
+
     /// Whole pounds, rounded half away from zero, formatted with thousands separators:
     /// `£1,234,567`, `-£2,500`.
     pub fn pounds_display(self) -> String {
@@ -271,6 +278,19 @@ mod tests {
         assert_eq!(Pence(100_000).to_string(), "£1,000");
         assert_eq!(Pence(123_456_700).to_string(), "£1,234,567");
         assert_eq!(Pence(-250_000).to_string(), "-£2,500");
+    }
+
+    #[test]
+    fn decimal_pounds_for_data_files() {
+        assert_eq!(Pence(0).decimal_pounds(), "0.00");
+        assert_eq!(Pence(5).decimal_pounds(), "0.05");
+        assert_eq!(Pence(-5).decimal_pounds(), "-0.05");
+        assert_eq!(Pence(123_456).decimal_pounds(), "1234.56");
+        assert_eq!(Pence(-100_000).decimal_pounds(), "-1000.00");
+        assert_eq!(
+            Pence::parse(&Pence(-98_765).decimal_pounds()),
+            Ok(Pence(-98_765))
+        );
     }
 
     #[test]

@@ -97,6 +97,7 @@ impl Fixture {
             .replace("{region}", region)
             .replace("{year}", "2024-25")
             .replace("{number}", "12")
+            .replace("{dataset}", "monthly-savings.csv")
             .replace("{user_id}", &user.to_string())
             .replace("{workstream}", &planted.workstream_id.to_string())
             .replace("{measure}", &planted.measure_id.to_string())

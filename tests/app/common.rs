@@ -70,6 +70,15 @@ impl TestApp {
     pub async fn request(&self, request: Request<Body>) -> TestResponse {
         send(&self.router, request).await
     }
+
+    /// Sends a request and returns the response unread, to read its body as it streams.
+    pub async fn unbuffered(&self, request: Request<Body>) -> axum::response::Response {
+        self.router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible")
+    }
 }
 
 /// Sends any request through `router`.

@@ -17,6 +17,7 @@ mod auth;
 mod catalogue;
 mod cli;
 mod csrf;
+mod exports;
 mod health;
 mod home;
 mod http_hygiene;

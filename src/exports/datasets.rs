@@ -1,0 +1,723 @@
+//! The datasets, each as its documented columns next to the query that fills them, so the two
+//! cannot drift apart (a test checks every row has as many cells as the header).
+//!
+//! Column names are a published interface: analysts' scripts read them. Add columns at the
+//! end; never rename or reorder one.
+//!
+//! Tenant datasets filter on `$1` (the ICBs the caller may read, null for national roles) as
+//! well as on row-level security, then on the optional year, region, ICB and opportunity.
+
+use futures_util::TryStreamExt;
+use sqlx::PgConnection;
+
+use super::csv_stream::{Cell, CsvSink};
+use super::filters::Filters;
+use crate::domain::{FinancialYear, Pence, PlanTotals};
+use crate::icbs::PlanStatus;
+use crate::plans::workstreams::Rag;
+
+/// A documented column.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    /// `text`, `integer`, `money (pounds)`, `date`, `timestamp`, `decimal`, `boolean`.
+    pub kind: &'static str,
+    pub description: &'static str,
+}
+
+const fn col(name: &'static str, kind: &'static str, description: &'static str) -> Column {
+    Column {
+        name,
+        kind,
+        description,
+    }
+}
+
+/// A dataset that can be downloaded.
+#[derive(Debug, Clone, Copy)]
+pub struct Dataset {
+    /// In the address: `/exports/{slug}.csv`.
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    /// Only administrators may download it.
+    pub admin_only: bool,
+    /// Which filters apply.
+    pub filters: &'static [&'static str],
+    pub columns: &'static [Column],
+}
+
+/// Every dataset, in the order the exports page lists them.
+pub const DATASETS: [Dataset; 5] = [
+    PLANS,
+    WORKSTREAMS,
+    MONTHLY_SAVINGS,
+    MEASURE_VALUES,
+    AUDIT_LOG,
+];
+
+/// Errors while producing an export.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error(transparent)]
+    Disconnected(#[from] super::csv_stream::Disconnected),
+}
+
+/// Writes `dataset`'s rows matching `filters` to `sink` (the header first).
+pub async fn write(
+    dataset: &Dataset,
+    conn: &mut PgConnection,
+    filters: &Filters,
+    sink: &mut CsvSink,
+) -> Result<(), ExportError> {
+    let names: Vec<&str> = dataset.columns.iter().map(|c| c.name).collect();
+    sink.header(&names).await?;
+    match dataset.slug {
+        "plans" => plans(conn, filters, sink).await,
+        "workstreams" => workstreams(conn, filters, sink).await,
+        "monthly-savings" => monthly_savings(conn, filters, sink).await,
+        "measure-values" => measure_values(conn, filters, sink).await,
+        _ => audit_log(conn, filters, sink).await,
+    }
+}
+
+const COMMON_FILTERS: &[&str] = &["year", "region", "icb", "opportunity"];
+
+/// `2024/25` from the year's first day.
+fn year_label(starts_on: chrono::NaiveDate) -> String {
+    FinancialYear::from_start_date(starts_on).map_or_else(String::new, |y| y.to_string())
+}
+
+fn rag_text(rag: Option<Rag>) -> Option<&'static str> {
+    rag.map(Rag::key)
+}
+
+pub const PLANS: Dataset = Dataset {
+    slug: "plans",
+    title: "Plans",
+    description: "One row per ICB and programme year, for every ICB that existed in the year: its plan's status, choices and headline figures. \"To date\" runs from April to the ICB's latest month with any actual saving reported. With an opportunity filter, only the plans that chose it.",
+    admin_only: false,
+    filters: COMMON_FILTERS,
+    columns: &[
+        col(
+            "financial_year",
+            "text",
+            "Programme year, like 2024/25 (April to March)",
+        ),
+        col("region_code", "text", "ODS code of the NHS England region"),
+        col("region_name", "text", "Name of the region"),
+        col("icb_code", "text", "ODS code of the ICB"),
+        col("icb_name", "text", "Name of the ICB"),
+        col(
+            "plan_status",
+            "text",
+            "not_started, draft, submitted, agreed or returned",
+        ),
+        col(
+            "submitted_at",
+            "timestamp",
+            "When the plan was last submitted for review (UTC)",
+        ),
+        col(
+            "reviewed_at",
+            "timestamp",
+            "When the region last agreed or returned it (UTC)",
+        ),
+        col(
+            "national_opportunities_chosen",
+            "integer",
+            "National opportunities chosen (at least 5 are required)",
+        ),
+        col("local_priorities", "integer", "Local priorities added"),
+        col(
+            "annual_target_gbp",
+            "money (pounds)",
+            "Sum of the workstreams' annual savings targets",
+        ),
+        col(
+            "planned_total_gbp",
+            "money (pounds)",
+            "Sum of the monthly phasing over the year",
+        ),
+        col(
+            "target_to_date_gbp",
+            "money (pounds)",
+            "Phased target from April to the latest reported month",
+        ),
+        col(
+            "actual_to_date_gbp",
+            "money (pounds)",
+            "Actual savings reported",
+        ),
+        col(
+            "variance_to_date_gbp",
+            "money (pounds)",
+            "actual_to_date_gbp minus target_to_date_gbp (negative is behind plan)",
+        ),
+        col(
+            "percent_of_target_to_date",
+            "integer",
+            "Actual to date as a whole percentage of the target to date; empty when that target is zero",
+        ),
+        col(
+            "forecast_outturn_gbp",
+            "money (pounds)",
+            "Actual to date plus the phased target of the months not yet reported",
+        ),
+        col(
+            "latest_month_reported",
+            "date",
+            "First day of the latest month with an actual saving; empty if none",
+        ),
+        col(
+            "workstreams_red",
+            "integer",
+            "Workstreams with RAG status red",
+        ),
+        col(
+            "workstreams_amber",
+            "integer",
+            "Workstreams with RAG status amber",
+        ),
+        col(
+            "workstreams_green",
+            "integer",
+            "Workstreams with RAG status green",
+        ),
+        col(
+            "workstreams_no_rag",
+            "integer",
+            "Workstreams with no RAG status yet",
+        ),
+    ],
+};
+
+async fn plans(
+    conn: &mut PgConnection,
+    f: &Filters,
+    sink: &mut CsvSink,
+) -> Result<(), ExportError> {
+    let mut rows = sqlx::query!(
+        r#"
+        select y.starts_on, r.ods_code as region_code, r.name as region_name,
+               i.ods_code as icb_code, i.name as icb_name,
+               f.status as "status?: PlanStatus", f.submitted_at, f.reviewed_at,
+               f.national_chosen as "national_chosen?", f.local_priorities as "local_priorities?",
+               f.annual_target_pence as "annual_target?", f.planned_total_pence as "planned_total?",
+               f.target_to_date_pence as "target_to_date?", f.actual_to_date_pence as "actual_to_date?",
+               f.latest_month, f.rag_red as "red?", f.rag_amber as "amber?", f.rag_green as "green?",
+               f.rag_not_set as "not_set?"
+        from programme_year y
+        join icb i on i.valid_from < (y.starts_on + interval '1 year')::date
+                  and (i.valid_to is null or i.valid_to >= y.starts_on)
+        join region r on r.region_id = i.region_id
+        left join plan_figures f on f.icb_id = i.icb_id and f.programme_year_id = y.programme_year_id
+        where ($1::integer[] is null or i.icb_id = any($1))
+          and ($2::smallint is null or y.programme_year_id = $2)
+          and ($3::smallint is null or i.region_id = $3)
+          and ($4::integer is null or i.icb_id = $4)
+          and ($5::smallint is null or exists (
+                select 1 from workstream w join opportunity o on o.opportunity_id = w.opportunity_id
+                where w.plan_id = f.plan_id and w.icb_id = f.icb_id and w.removed_at is null
+                  and o.number = $5))
+        order by y.starts_on, r.name, i.name
+        "#,
+        f.scope_icbs.as_deref(),
+        f.programme_year_id,
+        f.region_id,
+        f.icb_id,
+        f.opportunity
+    )
+    .fetch(&mut *conn);
+    while let Some(r) = rows.try_next().await? {
+        let planned = r.status.is_some();
+        let totals = PlanTotals {
+            annual_target: Pence(r.annual_target.unwrap_or(0)),
+            planned_total: Pence(r.planned_total.unwrap_or(0)),
+            target_to_date: Pence(r.target_to_date.unwrap_or(0)),
+            actual_to_date: Pence(r.actual_to_date.unwrap_or(0)),
+        };
+        let money = |p: Pence| if planned { Cell::Money(p) } else { Cell::Empty };
+        let count = |n: Option<i32>| Cell::int(n.map(i64::from));
+        sink.row(&[
+            Cell::Text(&year_label(r.starts_on)),
+            Cell::Text(&r.region_code),
+            Cell::Text(&r.region_name),
+            Cell::Text(&r.icb_code),
+            Cell::Text(&r.icb_name),
+            Cell::Text(r.status.map_or("not_started", PlanStatus::key)),
+            Cell::timestamp(r.submitted_at),
+            Cell::timestamp(r.reviewed_at),
+            count(r.national_chosen),
+            count(r.local_priorities),
+            money(totals.annual_target),
+            money(totals.planned_total),
+            money(totals.target_to_date),
+            money(totals.actual_to_date),
+            money(totals.variance()),
+            Cell::int(totals.percent_of_target()),
+            money(totals.forecast_outturn()),
+            Cell::date(r.latest_month),
+            count(r.red),
+            count(r.amber),
+            count(r.green),
+            count(r.not_set),
+        ])
+        .await?;
+    }
+    Ok(())
+}
+
+pub const WORKSTREAMS: Dataset = Dataset {
+    slug: "workstreams",
+    title: "Workstreams",
+    description: "One row per workstream (a chosen national opportunity or a local priority) of every plan, with its target, savings so far and latest update. Removed workstreams are left out.",
+    admin_only: false,
+    filters: COMMON_FILTERS,
+    columns: &[
+        col("financial_year", "text", "Programme year, like 2024/25"),
+        col("region_code", "text", "ODS code of the region"),
+        col("icb_code", "text", "ODS code of the ICB"),
+        col("icb_name", "text", "Name of the ICB"),
+        col(
+            "plan_status",
+            "text",
+            "draft, submitted, agreed or returned",
+        ),
+        col(
+            "workstream_id",
+            "integer",
+            "medopt's identifier of the workstream (stable)",
+        ),
+        col(
+            "kind",
+            "text",
+            "national (a national opportunity) or local (a local priority)",
+        ),
+        col(
+            "opportunity_number",
+            "integer",
+            "Number of the national opportunity in the year's catalogue; empty for local priorities",
+        ),
+        col(
+            "title",
+            "text",
+            "Title of the opportunity or local priority; empty while a national title is unconfirmed",
+        ),
+        col(
+            "efficiency_focus",
+            "boolean",
+            "The opportunity is one of the year's efficiency focus areas",
+        ),
+        col("lead", "text", "The workstream's lead, as entered"),
+        col(
+            "ics_objectives",
+            "text",
+            "ICS objectives served, separated by semicolons: outcomes; inequalities; value; social_economic",
+        ),
+        col(
+            "rag_status",
+            "text",
+            "red, amber or green; empty if not set",
+        ),
+        col(
+            "annual_target_gbp",
+            "money (pounds)",
+            "Annual savings target",
+        ),
+        col(
+            "planned_total_gbp",
+            "money (pounds)",
+            "Sum of the monthly phasing",
+        ),
+        col(
+            "actual_to_date_gbp",
+            "money (pounds)",
+            "Actual savings reported",
+        ),
+        col(
+            "latest_update_at",
+            "timestamp",
+            "When the latest RAG update was written (UTC)",
+        ),
+        col("latest_update", "text", "The latest RAG update's narrative"),
+    ],
+};
+
+async fn workstreams(
+    conn: &mut PgConnection,
+    f: &Filters,
+    sink: &mut CsvSink,
+) -> Result<(), ExportError> {
+    let mut rows = sqlx::query!(
+        r#"
+        select y.starts_on, r.ods_code as region_code, i.ods_code as icb_code, i.name as icb_name,
+               p.status as "status: PlanStatus", w.workstream_id, o.number as "number?",
+               coalesce(w.title, o.title) as title, coalesce(o.efficiency_focus, false) as "efficiency_focus!",
+               w.lead_name, array_to_string(w.objectives, '; ') as "objectives!", w.rag as "rag: Rag",
+               w.annual_target_pence,
+               coalesce(m.planned, 0)::bigint as "planned!", coalesce(m.actual, 0)::bigint as "actual!",
+               u.created_at as "update_at?", u.narrative as "update?"
+        from workstream w
+        join plan p on p.plan_id = w.plan_id and p.icb_id = w.icb_id
+        join programme_year y on y.programme_year_id = p.programme_year_id
+        join icb i on i.icb_id = w.icb_id
+        join region r on r.region_id = i.region_id
+        left join opportunity o on o.opportunity_id = w.opportunity_id
+        left join lateral (
+            select sum(planned_pence) as planned, sum(actual_pence) as actual
+            from workstream_month where workstream_id = w.workstream_id and icb_id = w.icb_id
+        ) m on true
+        left join lateral (
+            select created_at, narrative from workstream_update
+            where workstream_id = w.workstream_id and icb_id = w.icb_id
+            order by created_at desc, workstream_update_id desc limit 1
+        ) u on true
+        where w.removed_at is null
+          and ($1::integer[] is null or i.icb_id = any($1))
+          and ($2::smallint is null or y.programme_year_id = $2)
+          and ($3::smallint is null or i.region_id = $3)
+          and ($4::integer is null or i.icb_id = $4)
+          and ($5::smallint is null or o.number = $5)
+        order by y.starts_on, r.name, i.name, o.number nulls last, w.workstream_id
+        "#,
+        f.scope_icbs.as_deref(),
+        f.programme_year_id,
+        f.region_id,
+        f.icb_id,
+        f.opportunity
+    )
+    .fetch(&mut *conn);
+    while let Some(r) = rows.try_next().await? {
+        sink.row(&[
+            Cell::Text(&year_label(r.starts_on)),
+            Cell::Text(&r.region_code),
+            Cell::Text(&r.icb_code),
+            Cell::Text(&r.icb_name),
+            Cell::Text(r.status.key()),
+            Cell::Int(i64::from(r.workstream_id)),
+            Cell::Text(if r.number.is_some() {
+                "national"
+            } else {
+                "local"
+            }),
+            Cell::int(r.number.map(i64::from)),
+            Cell::text(r.title.as_deref()),
+            Cell::Bool(r.efficiency_focus),
+            Cell::Text(&r.lead_name),
+            Cell::Text(&r.objectives),
+            Cell::text(rag_text(r.rag)),
+            Cell::Money(Pence(r.annual_target_pence)),
+            Cell::Money(Pence(r.planned)),
+            Cell::Money(Pence(r.actual)),
+            Cell::timestamp(r.update_at),
+            Cell::text(r.update.as_deref()),
+        ])
+        .await?;
+    }
+    Ok(())
+}
+
+pub const MONTHLY_SAVINGS: Dataset = Dataset {
+    slug: "monthly-savings",
+    title: "Monthly savings",
+    description: "Long format: one row per workstream and month, with the phased target and the actual saving (empty until reported). Removed workstreams are left out.",
+    admin_only: false,
+    filters: COMMON_FILTERS,
+    columns: &[
+        col("financial_year", "text", "Programme year, like 2024/25"),
+        col("region_code", "text", "ODS code of the region"),
+        col("icb_code", "text", "ODS code of the ICB"),
+        col("icb_name", "text", "Name of the ICB"),
+        col(
+            "workstream_id",
+            "integer",
+            "medopt's identifier of the workstream (as in the workstreams dataset)",
+        ),
+        col(
+            "opportunity_number",
+            "integer",
+            "Number of the national opportunity; empty for local priorities",
+        ),
+        col(
+            "workstream_title",
+            "text",
+            "Title of the opportunity or local priority",
+        ),
+        col("month", "date", "First day of the month"),
+        col(
+            "target_gbp",
+            "money (pounds)",
+            "Phased savings target for the month",
+        ),
+        col(
+            "actual_gbp",
+            "money (pounds)",
+            "Actual saving reported for the month; empty if not reported",
+        ),
+    ],
+};
+
+async fn monthly_savings(
+    conn: &mut PgConnection,
+    f: &Filters,
+    sink: &mut CsvSink,
+) -> Result<(), ExportError> {
+    let mut rows = sqlx::query!(
+        r#"
+        select y.starts_on, r.ods_code as region_code, i.ods_code as icb_code, i.name as icb_name,
+               w.workstream_id, o.number as "number?", coalesce(w.title, o.title) as title,
+               m.month, m.planned_pence, m.actual_pence
+        from workstream_month m
+        join workstream w on w.workstream_id = m.workstream_id and w.icb_id = m.icb_id
+        join plan p on p.plan_id = w.plan_id and p.icb_id = w.icb_id
+        join programme_year y on y.programme_year_id = p.programme_year_id
+        join icb i on i.icb_id = w.icb_id
+        join region r on r.region_id = i.region_id
+        left join opportunity o on o.opportunity_id = w.opportunity_id
+        where w.removed_at is null
+          and ($1::integer[] is null or i.icb_id = any($1))
+          and ($2::smallint is null or y.programme_year_id = $2)
+          and ($3::smallint is null or i.region_id = $3)
+          and ($4::integer is null or i.icb_id = $4)
+          and ($5::smallint is null or o.number = $5)
+        order by y.starts_on, r.name, i.name, w.workstream_id, m.month
+        "#,
+        f.scope_icbs.as_deref(),
+        f.programme_year_id,
+        f.region_id,
+        f.icb_id,
+        f.opportunity
+    )
+    .fetch(&mut *conn);
+    while let Some(r) = rows.try_next().await? {
+        sink.row(&[
+            Cell::Text(&year_label(r.starts_on)),
+            Cell::Text(&r.region_code),
+            Cell::Text(&r.icb_code),
+            Cell::Text(&r.icb_name),
+            Cell::Int(i64::from(r.workstream_id)),
+            Cell::int(r.number.map(i64::from)),
+            Cell::text(r.title.as_deref()),
+            Cell::Date(r.month),
+            Cell::Money(Pence(r.planned_pence)),
+            Cell::money(r.actual_pence),
+        ])
+        .await?;
+    }
+    Ok(())
+}
+
+pub const MEASURE_VALUES: Dataset = Dataset {
+    slug: "measure-values",
+    title: "Outcome measure values",
+    description: "Long format: one row per outcome measure and month with a value, with the measure's baseline and target. Removed measures and workstreams are left out.",
+    admin_only: false,
+    filters: COMMON_FILTERS,
+    columns: &[
+        col("financial_year", "text", "Programme year, like 2024/25"),
+        col("region_code", "text", "ODS code of the region"),
+        col("icb_code", "text", "ODS code of the ICB"),
+        col("icb_name", "text", "Name of the ICB"),
+        col(
+            "workstream_id",
+            "integer",
+            "medopt's identifier of the workstream",
+        ),
+        col(
+            "opportunity_number",
+            "integer",
+            "Number of the national opportunity; empty for local priorities",
+        ),
+        col(
+            "workstream_title",
+            "text",
+            "Title of the opportunity or local priority",
+        ),
+        col(
+            "measure_id",
+            "integer",
+            "medopt's identifier of the measure (stable)",
+        ),
+        col("measure_name", "text", "What is measured, as entered"),
+        col("unit", "text", "Unit of the values, like %"),
+        col("direction", "text", "higher_is_better or lower_is_better"),
+        col(
+            "baseline_value",
+            "decimal",
+            "Baseline value; empty if not set",
+        ),
+        col("baseline_month", "date", "Month of the baseline"),
+        col("target_value", "decimal", "Target value; empty if not set"),
+        col(
+            "target_month",
+            "date",
+            "Month by which the target should be reached",
+        ),
+        col("month", "date", "First day of the month of the value"),
+        col("value", "decimal", "The value recorded for the month"),
+    ],
+};
+
+async fn measure_values(
+    conn: &mut PgConnection,
+    f: &Filters,
+    sink: &mut CsvSink,
+) -> Result<(), ExportError> {
+    let mut rows = sqlx::query!(
+        r#"
+        select y.starts_on, r.ods_code as region_code, i.ods_code as icb_code, i.name as icb_name,
+               w.workstream_id, o.number as "number?", coalesce(w.title, o.title) as title,
+               ms.measure_id, ms.name, ms.unit, ms.direction::text as "direction!",
+               ms.baseline_value, ms.baseline_month, ms.target_value, ms.target_month,
+               v.month, v.value
+        from measure_value v
+        join measure ms on ms.measure_id = v.measure_id and ms.icb_id = v.icb_id
+        join workstream w on w.workstream_id = ms.workstream_id and w.icb_id = ms.icb_id
+        join plan p on p.plan_id = w.plan_id and p.icb_id = w.icb_id
+        join programme_year y on y.programme_year_id = p.programme_year_id
+        join icb i on i.icb_id = w.icb_id
+        join region r on r.region_id = i.region_id
+        left join opportunity o on o.opportunity_id = w.opportunity_id
+        where w.removed_at is null and ms.removed_at is null
+          and ($1::integer[] is null or i.icb_id = any($1))
+          and ($2::smallint is null or y.programme_year_id = $2)
+          and ($3::smallint is null or i.region_id = $3)
+          and ($4::integer is null or i.icb_id = $4)
+          and ($5::smallint is null or o.number = $5)
+        order by y.starts_on, r.name, i.name, w.workstream_id, ms.measure_id, v.month
+        "#,
+        f.scope_icbs.as_deref(),
+        f.programme_year_id,
+        f.region_id,
+        f.icb_id,
+        f.opportunity
+    )
+    .fetch(&mut *conn);
+    while let Some(r) = rows.try_next().await? {
+        sink.row(&[
+            Cell::Text(&year_label(r.starts_on)),
+            Cell::Text(&r.region_code),
+            Cell::Text(&r.icb_code),
+            Cell::Text(&r.icb_name),
+            Cell::Int(i64::from(r.workstream_id)),
+            Cell::int(r.number.map(i64::from)),
+            Cell::text(r.title.as_deref()),
+            Cell::Int(i64::from(r.measure_id)),
+            Cell::Text(&r.name),
+            Cell::Text(&r.unit),
+            Cell::Text(&r.direction),
+            Cell::decimal(r.baseline_value),
+            Cell::date(r.baseline_month),
+            Cell::decimal(r.target_value),
+            Cell::date(r.target_month),
+            Cell::Date(r.month),
+            Cell::Decimal(r.value),
+        ])
+        .await?;
+    }
+    Ok(())
+}
+
+pub const AUDIT_LOG: Dataset = Dataset {
+    slug: "audit-log",
+    title: "Audit log",
+    description: "Every recorded event, oldest first: sign-ins, changes with their before and after values, refusals and exports. For administrators only. The year filter keeps the events that happened in that financial year; region and ICB keep the events about that organisation (a region's includes its ICBs').",
+    admin_only: true,
+    filters: &["year", "region", "icb"],
+    columns: &[
+        col("audit_event_id", "integer", "Sequence number of the event"),
+        col("occurred_at", "timestamp", "When it happened (UTC)"),
+        col(
+            "actor_user_id",
+            "text",
+            "medopt's identifier of the user; empty for anonymous requests",
+        ),
+        col(
+            "actor_email",
+            "text",
+            "The user's e-mail address at the time of export",
+        ),
+        col(
+            "actor_role",
+            "text",
+            "The user's role at the time of export",
+        ),
+        col(
+            "action",
+            "text",
+            "What happened, like plan.submitted or export.downloaded",
+        ),
+        col(
+            "object_type",
+            "text",
+            "Kind of object, like plan, workstream or user",
+        ),
+        col("object_id", "text", "The object's identifier"),
+        col(
+            "organisation_code",
+            "text",
+            "ODS code of the organisation concerned",
+        ),
+        col(
+            "request_id",
+            "text",
+            "The request's x-request-id, to match the server's logs",
+        ),
+        col(
+            "details",
+            "text",
+            "Further details as JSON, such as before and after values",
+        ),
+    ],
+};
+
+async fn audit_log(
+    conn: &mut PgConnection,
+    f: &Filters,
+    sink: &mut CsvSink,
+) -> Result<(), ExportError> {
+    let from = f.year.map(FinancialYear::starts_on);
+    let until = f.year.map(FinancialYear::ends_on);
+    let mut rows = sqlx::query!(
+        r#"
+        select e.audit_event_id, e.occurred_at, e.actor_user_id, u.email as "email?",
+               u.role::text as "role?", e.action, e.object_type, e.object_id, e.organisation_code,
+               e.request_id, e.details::text as "details!"
+        from audit_event e
+        left join app_user u on u.user_id = e.actor_user_id
+        where ($1::date is null or e.occurred_at >= $1::date)
+          and ($2::date is null or e.occurred_at < $2::date + 1)
+          and ($3::smallint is null or e.organisation_code in (
+                select ods_code from region where region_id = $3
+                union all select ods_code from icb where region_id = $3))
+          and ($4::text is null or e.organisation_code = $4)
+        order by e.audit_event_id
+        "#,
+        from,
+        until,
+        f.region_id,
+        f.icb_code
+    )
+    .fetch(&mut *conn);
+    while let Some(r) = rows.try_next().await? {
+        let actor = r.actor_user_id.map(|id| id.to_string());
+        sink.row(&[
+            Cell::Int(r.audit_event_id),
+            Cell::Timestamp(r.occurred_at),
+            Cell::text(actor.as_deref()),
+            Cell::text(r.email.as_deref()),
+            Cell::text(r.role.as_deref()),
+            Cell::Text(&r.action),
+            Cell::text(r.object_type.as_deref()),
+            Cell::text(r.object_id.as_deref()),
+            Cell::text(r.organisation_code.as_deref()),
+            Cell::text(r.request_id.as_deref()),
+            Cell::Text(&r.details),
+        ])
+        .await?;
+    }
+    Ok(())
+}
