@@ -14,7 +14,8 @@ use tokio::sync::mpsc;
 
 use crate::domain::Pence;
 
-/// Roughly how many bytes go into one chunk of the response.
+/// Roughly how many bytes go into one chunk of the response (a chunk can exceed it by the CSV
+/// writer's own 8 KiB buffer and one row).
 pub const CHUNK_BYTES: usize = 32 * 1024;
 /// Chunks waiting for the client, at most.
 const CHANNEL_CHUNKS: usize = 4;
@@ -270,7 +271,8 @@ mod tests {
         }
         assert_eq!(producer.await.unwrap(), Some(50_000));
         assert!(chunks > 20, "{chunks} chunks");
-        assert!(largest < CHUNK_BYTES + 1024, "largest chunk {largest}");
+        // The CSV writer keeps up to 8 KiB of its own before it reaches the chunk.
+        assert!(largest <= CHUNK_BYTES + 16 * 1024, "largest chunk {largest}");
     }
 
     #[tokio::test]
