@@ -21,6 +21,9 @@ pub enum AppError {
     /// A state-changing request without a valid form token.
     #[error("missing or invalid form token")]
     CsrfRejected,
+    /// The request body is larger than the service accepts.
+    #[error("request body too large")]
+    TooLarge,
     /// Too many attempts from one address.
     #[error("too many requests")]
     TooManyRequests,
@@ -39,6 +42,9 @@ impl IntoResponse for AppError {
             AppError::Forbidden => (StatusCode::FORBIDDEN, ErrorPage::forbidden()).into_response(),
             AppError::CsrfRejected => {
                 (StatusCode::FORBIDDEN, ErrorPage::form_expired()).into_response()
+            }
+            AppError::TooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, ErrorPage::too_large()).into_response()
             }
             AppError::TooManyRequests => (
                 StatusCode::TOO_MANY_REQUESTS,

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use axum::middleware;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -74,6 +74,14 @@ pub fn app(state: AppState) -> Router {
                 AppError::CsrfRejected.into_response()
             }),
         )
+        // Body limits innermost of the stack, so their bare 413 can be turned into a page that
+        // still gets every header below.
+        .layer(
+            ServiceBuilder::new()
+                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES)),
+        )
+        .layer(middleware::map_response(explain_too_large))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -84,8 +92,6 @@ pub fn app(state: AppState) -> Router {
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
                     REQUEST_TIMEOUT,
                 ))
-                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-                .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
                 .layer(CompressionLayer::new())
                 .layer(security_header(
                     header::CONTENT_SECURITY_POLICY,
@@ -156,6 +162,19 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
         method = %request.method(),
         path = request.uri().path(),
     )
+}
+
+/// The body-limit layers answer a bare 413: give it the service's page, which says what to do.
+async fn explain_too_large(response: Response) -> Response {
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !is_page {
+        AppError::TooLarge.into_response()
+    } else {
+        response
+    }
 }
 
 async fn not_found() -> impl IntoResponse {

@@ -64,6 +64,17 @@ impl ErrorPage {
         }
     }
 
+    /// A request (a file upload) over the size limit.
+    pub fn too_large() -> Self {
+        Self {
+            layout: Layout::default(),
+            heading: "The file is too large".into(),
+            message: "Files of up to 1 MB can be imported. Import one month or a few months \
+                      at a time. Nothing was changed."
+                .into(),
+        }
+    }
+
     /// Too many sign-in attempts from one address.
     pub fn too_many_requests() -> Self {
         Self {

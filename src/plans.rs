@@ -16,6 +16,7 @@
 mod changes;
 pub mod context;
 mod dashboard;
+mod import;
 mod measures;
 mod plan_page;
 mod review;
@@ -95,5 +96,21 @@ pub fn routes() -> Routes {
             "/icbs/{icb}/{year}/workstreams/{workstream}/measures/{measure}",
             Access::IcbWrite,
             measures::save_values,
+        )
+        .get("/icbs/{icb}/{year}/import", Access::IcbWrite, import::show)
+        .get(
+            "/icbs/{icb}/{year}/import/template.csv",
+            Access::IcbWrite,
+            import::template,
+        )
+        .post(
+            "/icbs/{icb}/{year}/import",
+            Access::IcbWrite,
+            import::upload,
+        )
+        .post(
+            "/icbs/{icb}/{year}/import/apply",
+            Access::IcbWrite,
+            import::apply,
         )
 }

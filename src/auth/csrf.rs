@@ -21,7 +21,7 @@ use crate::error::AppError;
 pub const FIELD: &str = "csrf_token";
 /// Header accepted instead of the field (for scripts that enhance pages).
 pub const HEADER: &str = "x-csrf-token";
-/// Forms are small; file uploads have their own, larger limit.
+/// Forms are small; file uploads are the largest bodies (the app's body limit is the same).
 const MAX_FORM_BYTES: usize = 5 * 1024 * 1024;
 
 /// The session's form token, created on first use.
@@ -58,18 +58,25 @@ pub async fn require_token(request: Request, next: Next) -> Response {
     };
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
-        return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        return AppError::TooLarge.into_response();
     };
-    let provided = parts
+    let header_token = parts
         .headers
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| {
-            form_urlencoded::parse(&bytes)
-                .find(|(key, _)| key == FIELD)
-                .map(|(_, value)| value.into_owned())
-        });
+        .map(str::to_owned);
+    let multipart_boundary = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok());
+    let provided = match (header_token, multipart_boundary) {
+        (Some(token), _) => Some(token),
+        (None, Some(boundary)) => multipart_field(bytes.clone(), boundary).await,
+        (None, None) => form_urlencoded::parse(&bytes)
+            .find(|(key, _)| key == FIELD)
+            .map(|(_, value)| value.into_owned()),
+    };
     match (expected, provided) {
         (Some(expected), Some(provided))
             if constant_time_eq(expected.as_bytes(), provided.as_bytes()) =>
@@ -85,6 +92,19 @@ pub async fn require_token(request: Request, next: Next) -> Response {
             AppError::CsrfRejected.into_response()
         }
     }
+}
+
+/// The token field of a `multipart/form-data` body (file uploads). Forms put it first, so
+/// this stops before reaching the file.
+async fn multipart_field(body: axum::body::Bytes, boundary: String) -> Option<String> {
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(FIELD) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

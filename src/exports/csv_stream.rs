@@ -272,7 +272,10 @@ mod tests {
         assert_eq!(producer.await.unwrap(), Some(50_000));
         assert!(chunks > 20, "{chunks} chunks");
         // The CSV writer keeps up to 8 KiB of its own before it reaches the chunk.
-        assert!(largest <= CHUNK_BYTES + 16 * 1024, "largest chunk {largest}");
+        assert!(
+            largest <= CHUNK_BYTES + 16 * 1024,
+            "largest chunk {largest}"
+        );
     }
 
     #[tokio::test]

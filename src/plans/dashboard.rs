@@ -39,6 +39,8 @@ pub struct DashboardPage {
     pub header: PlanHeader,
     pub has_plan: bool,
     pub can_start: bool,
+    /// The user may report figures (and so import them from a file).
+    pub can_import: bool,
     pub figures: Progress,
     pub national_count: usize,
     pub min_required: usize,
@@ -181,6 +183,7 @@ async fn build(
         header: ctx.header(""),
         has_plan: ctx.plan.is_some(),
         can_start: ctx.plan.is_none() && ctx.progress_locked().is_none(),
+        can_import: ctx.plan.is_some() && ctx.progress_locked().is_none(),
         national_count: workstreams.iter().filter(|w| !w.is_local()).count(),
         min_required: MIN_NATIONAL_OPPORTUNITIES,
         figures,

@@ -242,6 +242,40 @@ impl Browser<'_> {
         self.send(request).await
     }
 
+    /// POST a `multipart/form-data` form (a file upload): the form token first, then `fields`,
+    /// then the file as the field `file`.
+    pub async fn post_file(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file_name: &str,
+        content: &[u8],
+    ) -> TestResponse {
+        const BOUNDARY: &str = "medopt-test-boundary-7f3a";
+        let token = self.csrf.clone().unwrap_or_default();
+        let mut body = Vec::new();
+        for (name, value) in std::iter::once(&("csrf_token", token.as_str())).chain(fields) {
+            body.extend(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let builder = Request::post(path).header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        );
+        let request = self.request(builder, Body::from(body));
+        self.send(request).await
+    }
+
     /// Opens the sign-in page and signs in.
     pub async fn sign_in(&mut self, email: &str, password: &str) -> TestResponse {
         self.sign_in_next(email, password, "/").await

@@ -21,6 +21,7 @@ mod exports;
 mod health;
 mod home;
 mod http_hygiene;
+mod imports;
 mod organisations;
 mod plans;
 mod reference_data;

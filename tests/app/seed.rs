@@ -131,3 +131,46 @@ pub async fn plan(
     }
     (plan_id, ids)
 }
+
+/// Adds an outcome measure to a workstream, with values by month (`(month, value)`).
+pub async fn measure(pool: &PgPool, workstream_id: i32, name: &str, values: &[(&str, f64)]) -> i32 {
+    let measure_id: i32 = sqlx::query_scalar(
+        "insert into measure (workstream_id, icb_id, name, unit, direction)
+         select workstream_id, icb_id, $2, '%', 'higher_is_better' from workstream where workstream_id = $1
+         returning measure_id",
+    )
+    .bind(workstream_id)
+    .bind(name)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    for (month, value) in values {
+        sqlx::query(
+            "insert into measure_value (measure_id, icb_id, month, value)
+             select measure_id, icb_id, $2::date, $3 from measure where measure_id = $1",
+        )
+        .bind(measure_id)
+        .bind(month)
+        .bind(value)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    measure_id
+}
+
+/// Every tenant row, for checking that a refused request changed nothing.
+pub async fn snapshot(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "select format('%s', p) from plan p
+         union all select format('%s', w) from workstream w
+         union all select format('%s', m) from workstream_month m
+         union all select format('%s', u) from workstream_update u
+         union all select format('%s', m) from measure m
+         union all select format('%s', v) from measure_value v
+         order by 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}

@@ -1,0 +1,670 @@
+//! `/icbs/{icb}/{year}/import`: an ICB's editors report a month's figures from a CSV file.
+//!
+//! 1. Download a template for a month (`import/template.csv?month=2024-06`), pre-filled with
+//!    the plan's workstreams and measures and what is saved for that month.
+//! 2. Upload it: the whole file is checked ([`check`]) before anything is written; every
+//!    problem is listed with its row and column, or the changes are shown for confirmation.
+//! 3. Confirm: the file (carried in the form) is checked again against what is saved now and
+//!    applied in one transaction, only if the changes are exactly those that were shown (a
+//!    digest of them travels with the form). Applying the same file again changes nothing.
+
+mod check;
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::body::Bytes;
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+
+use check::{COLUMNS, Change, Checked, Known, KnownMeasure, KnownWorkstream, MAX_FILE_BYTES};
+
+use super::changes::{Changes, month_key, month_label};
+use super::context::IcbYear;
+use super::measures::show_value;
+use super::plan_page;
+use super::workstreams;
+use crate::AppState;
+use crate::audit::{self, AuditEvent};
+use crate::auth::CurrentUser;
+use crate::auth::scope::{IcbAccess, Tx};
+use crate::domain::Pence;
+use crate::error::{AppError, AppResult};
+use crate::exports::neutralise;
+use crate::forms::{FieldErrors, FormFields};
+use crate::page::Layout;
+
+use super::context::PlanHeader;
+
+/// A change as the preview lists it.
+pub struct ChangeRow {
+    pub what: String,
+    pub month: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// The checked file waiting for confirmation.
+pub struct Preview {
+    pub rows: Vec<ChangeRow>,
+    pub unchanged: usize,
+    pub file_rows: usize,
+    /// The file, base64, for the confirm form.
+    pub content: String,
+    pub digest: String,
+}
+
+/// A problem as the page lists it.
+pub struct ProblemRow {
+    pub row: String,
+    pub column: String,
+    pub message: String,
+}
+
+/// `/icbs/{icb}/{year}/import`
+#[derive(Template, WebTemplate)]
+#[template(path = "plans/import.html")]
+pub struct ImportPage {
+    pub layout: Layout,
+    pub header: PlanHeader,
+    /// `(2024-06, June 2024)` for the template's month choice, latest first.
+    pub months: Vec<(String, String)>,
+    pub selected_month: String,
+    pub errors: FieldErrors,
+    pub problems: Vec<ProblemRow>,
+    pub more_problems: bool,
+    pub preview: Option<Preview>,
+    pub notice: Option<String>,
+    pub locked: Option<String>,
+    pub max_megabytes: usize,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ImportQuery {
+    month: Option<String>,
+    done: Option<usize>,
+}
+
+/// Opens the ICB-year for an editor: scope proven, a plan there, editing allowed.
+async fn open_for_edit(
+    state: &AppState,
+    user: &CurrentUser,
+    code: &str,
+    year: &str,
+) -> AppResult<(Tx, IcbYear)> {
+    let (tx, ctx) = plan_page::open(state, user, code, year).await?;
+    ctx.icb.require_edit()?;
+    ctx.require_plan()?;
+    Ok((tx, ctx))
+}
+
+fn page(user: &CurrentUser, ctx: &IcbYear) -> ImportPage {
+    let this_month = crate::clock::this_month();
+    let months: Vec<NaiveDate> = ctx
+        .year
+        .year
+        .months()
+        .into_iter()
+        .filter(|m| *m <= this_month)
+        .rev()
+        .collect();
+    // The month most likely being reported: last month, if it is in the year.
+    let default = months.get(1).or(months.first()).copied();
+    ImportPage {
+        layout: user.layout(),
+        header: ctx.header("/import"),
+        months: months
+            .iter()
+            .map(|m| (month_key(*m), month_label(*m)))
+            .collect(),
+        selected_month: default.map(month_key).unwrap_or_default(),
+        errors: FieldErrors::default(),
+        problems: Vec::new(),
+        more_problems: false,
+        preview: None,
+        notice: None,
+        locked: ctx.progress_locked(),
+        max_megabytes: MAX_FILE_BYTES / (1024 * 1024),
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((code, year)): Path<(String, String)>,
+    Query(query): Query<ImportQuery>,
+) -> AppResult<ImportPage> {
+    let (_tx, ctx) = open_for_edit(&state, &user, &code, &year).await?;
+    let mut page = page(&user, &ctx);
+    if let Some(month) = query
+        .month
+        .filter(|m| page.months.iter().any(|(k, _)| k == m))
+    {
+        page.selected_month = month;
+    }
+    page.notice = query.done.map(|n| match n {
+        0 => "Nothing was changed: every figure in the file was already saved.".to_owned(),
+        1 => "1 figure was imported.".to_owned(),
+        n => format!("{n} figures were imported."),
+    });
+    Ok(page)
+}
+
+/// What the ICB's plan for the year holds now.
+async fn known(conn: &mut PgConnection, ctx: &IcbYear, plan_id: i32) -> sqlx::Result<Known> {
+    let icb = &ctx.icb;
+    let list = workstreams::list(&mut *conn, icb, plan_id).await?;
+    let ids: Vec<i32> = list.iter().map(|w| w.workstream_id).collect();
+    let mut known_ws: BTreeMap<i32, KnownWorkstream> = list
+        .iter()
+        .map(|w| {
+            (
+                w.workstream_id,
+                KnownWorkstream {
+                    title: w.display_title(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    let months = sqlx::query!(
+        r#"
+        select workstream_id, month, planned_pence, actual_pence from workstream_month
+        where icb_id = $1 and workstream_id = any($2)
+        "#,
+        icb.icb_id(),
+        &ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for m in months {
+        if let Some(ws) = known_ws.get_mut(&m.workstream_id) {
+            ws.planned.insert(m.month, Pence(m.planned_pence));
+            if let Some(actual) = m.actual_pence {
+                ws.actual.insert(m.month, Pence(actual));
+            }
+        }
+    }
+    let mut measures: BTreeMap<i32, KnownMeasure> = sqlx::query!(
+        r#"
+        select measure_id, workstream_id, name || ' (' || unit || ')' as "name!" from measure
+        where icb_id = $1 and workstream_id = any($2) and removed_at is null
+        "#,
+        icb.icb_id(),
+        &ids
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|m| {
+        (
+            m.measure_id,
+            KnownMeasure {
+                workstream_id: m.workstream_id,
+                name: m.name,
+                values: BTreeMap::new(),
+            },
+        )
+    })
+    .collect();
+    let measure_ids: Vec<i32> = measures.keys().copied().collect();
+    let values = sqlx::query!(
+        "select measure_id, month, value from measure_value where icb_id = $1 and measure_id = any($2)",
+        icb.icb_id(),
+        &measure_ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for v in values {
+        if let Some(m) = measures.get_mut(&v.measure_id) {
+            m.values.insert(v.month, v.value);
+        }
+    }
+    Ok(Known {
+        icb_code: icb.ods_code().to_owned(),
+        year: ctx.year.year,
+        this_month: crate::clock::this_month(),
+        workstreams: known_ws,
+        measures,
+    })
+}
+
+/// `…/import/template.csv?month=2024-06`: the plan's workstreams and measures for the month,
+/// with what is saved, ready to fill in.
+pub async fn template(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((code, year)): Path<(String, String)>,
+    Query(query): Query<ImportQuery>,
+) -> AppResult<Response> {
+    let (mut tx, ctx) = open_for_edit(&state, &user, &code, &year).await?;
+    let plan = ctx.require_plan()?;
+    // With no month, the one the page offers first (normally last month).
+    let month = query
+        .month
+        .unwrap_or_else(|| page(&user, &ctx).selected_month);
+    let month = super::changes::parse_month_key(&month)
+        .filter(|m| ctx.year.year.contains_month(*m) && *m <= crate::clock::this_month());
+    let Some(month) = month else {
+        let mut page = page(&user, &ctx);
+        page.errors.add(
+            "month",
+            format!("Choose a month of {} that has started", ctx.year.year),
+        );
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let known = known(&mut tx, &ctx, plan.plan_id).await?;
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer("\u{feff}".as_bytes().to_vec());
+    let date = month.format("%Y-%m-%d").to_string();
+    let money = |p: Option<&Pence>| p.map(|p| p.decimal_pounds()).unwrap_or_default();
+    let _ = writer.write_record(COLUMNS);
+    for (id, ws) in &known.workstreams {
+        let _ = writer.write_record([
+            known.icb_code.as_str(),
+            &date,
+            "saving",
+            &id.to_string(),
+            "",
+            &neutralise(&ws.title),
+            "",
+            &money(Some(ws.planned.get(&month).unwrap_or(&Pence(0)))),
+            &money(ws.actual.get(&month)),
+            "",
+        ]);
+    }
+    for (id, m) in &known.measures {
+        let _ = writer.write_record([
+            known.icb_code.as_str(),
+            &date,
+            "measure",
+            &m.workstream_id.to_string(),
+            &id.to_string(),
+            &neutralise(&m.name),
+            "",
+            "",
+            "",
+            &m.values
+                .get(&month)
+                .map(|v| show_value(*v))
+                .unwrap_or_default(),
+        ]);
+    }
+    let body = writer.into_inner().unwrap_or_default();
+    let file_name = format!("medopt-import-{}-{}.csv", known.icb_code, month_key(month));
+    let mut response = Bytes::from(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// The uploaded file's bytes, or what to tell the user.
+async fn read_upload(multipart: Result<Multipart, MultipartRejection>) -> Result<Vec<u8>, String> {
+    let no_file = "Choose a CSV file to upload".to_owned();
+    let mut multipart = multipart.map_err(|_| no_file.clone())?;
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or_default().to_lowercase();
+        if name.is_empty() {
+            return Err(no_file);
+        }
+        if name.ends_with(".xlsx") || name.ends_with(".xls") || name.ends_with(".ods") {
+            return Err("The file is a spreadsheet. In Excel, choose Save As, then CSV UTF-8 (Comma delimited), and upload that.".into());
+        }
+        let mut bytes = Vec::new();
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    bytes.extend_from_slice(&chunk);
+                    if bytes.len() > MAX_FILE_BYTES {
+                        return Err(format!(
+                            "The file is larger than {} MB. Import one month or a few months at a time.",
+                            MAX_FILE_BYTES / (1024 * 1024)
+                        ));
+                    }
+                }
+                Ok(None) => return Ok(bytes),
+                Err(_) => return Err("The file could not be uploaded. Try again.".into()),
+            }
+        }
+    }
+    Err(no_file)
+}
+
+/// The preview or problems of `bytes`, on `page`.
+fn show_result(page: &mut ImportPage, known: &Known, bytes: &[u8]) -> StatusCode {
+    match check::check(bytes, known) {
+        Ok(checked) => {
+            page.preview = Some(preview(known, &checked, bytes));
+            StatusCode::OK
+        }
+        Err(problems) => {
+            page.errors.add(
+                "file",
+                format!(
+                    "The file has {} {}: nothing was imported. Correct them and upload it again.",
+                    problems.len(),
+                    if problems.len() == 1 {
+                        "problem"
+                    } else {
+                        "problems"
+                    }
+                ),
+            );
+            page.more_problems = problems.len() >= 200;
+            page.problems = problems
+                .into_iter()
+                .map(|p| ProblemRow {
+                    row: p
+                        .row
+                        .map_or_else(|| "Whole file".to_owned(), |r| r.to_string()),
+                    column: p.column_label().unwrap_or_default(),
+                    message: p.message,
+                })
+                .collect();
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+}
+
+fn digest(changes: &[Change]) -> String {
+    let mut hasher = Sha256::new();
+    for change in changes {
+        hasher.update(change.canonical().as_bytes());
+        hasher.update(b"\n");
+    }
+    format!("{:x}", hasher.finalize())
+}
+
+fn preview(known: &Known, checked: &Checked, bytes: &[u8]) -> Preview {
+    let money =
+        |p: Option<Pence>| p.map_or_else(|| "Not reported".to_owned(), Pence::exact_display);
+    let number = |v: Option<f64>| v.map_or_else(|| "Not recorded".to_owned(), show_value);
+    let rows = checked
+        .changes
+        .iter()
+        .map(|change| match change {
+            Change::Actual {
+                workstream_id,
+                month,
+                before,
+                after,
+            } => ChangeRow {
+                what: format!(
+                    "Actual saving: {}",
+                    known
+                        .workstreams
+                        .get(workstream_id)
+                        .map_or("", |w| w.title.as_str())
+                ),
+                month: month_label(*month),
+                before: money(*before),
+                after: money(Some(*after)),
+            },
+            Change::Value {
+                measure_id,
+                month,
+                before,
+                after,
+                ..
+            } => ChangeRow {
+                what: format!(
+                    "Measure: {}",
+                    known
+                        .measures
+                        .get(measure_id)
+                        .map_or("", |m| m.name.as_str())
+                ),
+                month: month_label(*month),
+                before: number(*before),
+                after: number(Some(*after)),
+            },
+        })
+        .collect();
+    Preview {
+        rows,
+        unchanged: checked.unchanged,
+        file_rows: checked.rows,
+        content: base64::engine::general_purpose::STANDARD.encode(bytes),
+        digest: digest(&checked.changes),
+    }
+}
+
+/// POST `…/import`: checks the uploaded file and shows its changes or its problems.
+pub async fn upload(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((code, year)): Path<(String, String)>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> AppResult<Response> {
+    let (mut tx, ctx) = open_for_edit(&state, &user, &code, &year).await?;
+    let plan_id = ctx.require_plan()?.plan_id;
+    let mut page = page(&user, &ctx);
+    if let Some(reason) = ctx.progress_locked() {
+        page.errors.add("file", reason);
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let bytes = match read_upload(multipart).await {
+        Ok(bytes) => bytes,
+        Err(message) => {
+            page.errors.add("file", message);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let known = known(&mut tx, &ctx, plan_id).await?;
+    let status = show_result(&mut page, &known, &bytes);
+    Ok((status, page).into_response())
+}
+
+/// POST `…/import/apply`: applies the previewed file if its changes are still those shown.
+pub async fn apply(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((code, year)): Path<(String, String)>,
+    form: FormFields,
+) -> AppResult<Response> {
+    let (mut tx, ctx) = open_for_edit(&state, &user, &code, &year).await?;
+    let plan_id = ctx.require_plan()?.plan_id;
+    let mut page = page(&user, &ctx);
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(form.get("content"))
+        .ok();
+    let (Some(bytes), None) = (bytes.filter(|b| !b.is_empty()), ctx.progress_locked()) else {
+        page.errors.add(
+            "file",
+            ctx.progress_locked()
+                .unwrap_or_else(|| "Upload the file again".to_owned()),
+        );
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let known = known(&mut tx, &ctx, plan_id).await?;
+    let checked = match check::check(&bytes, &known) {
+        Ok(checked) if digest(&checked.changes) == form.get("digest") => checked,
+        Ok(_) => {
+            // Someone saved figures since the preview: show what the file would do now.
+            let status = show_result(&mut page, &known, &bytes);
+            page.notice = Some("The saved figures changed after you checked the file. Check the changes again before you apply them.".into());
+            return Ok((
+                (if status.is_success() {
+                    StatusCode::CONFLICT
+                } else {
+                    status
+                }),
+                page,
+            )
+                .into_response());
+        }
+        Err(_) => {
+            let status = show_result(&mut page, &known, &bytes);
+            return Ok((status, page).into_response());
+        }
+    };
+    write_changes(&mut tx, &ctx.icb, &user, &known, &checked.changes).await?;
+    let event = AuditEvent::new("import.applied")
+        .object("plan", format!("{}/{}", ctx.icb.ods_code(), ctx.year.year.slug()))
+        .organisation(Some(ctx.icb.ods_code()))
+        .details(json!({ "changes": checked.changes.len(), "unchanged": checked.unchanged, "rows": checked.rows }));
+    audit::record(&mut tx, &user.actor(), event).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "{}/import?done={}",
+        ctx.base_path(),
+        checked.changes.len()
+    ))
+    .into_response())
+}
+
+/// A month's figure: (month, saved before, imported).
+type MonthChange<T> = (NaiveDate, Option<T>, T);
+
+/// Writes `changes`, one workstream or measure at a time, each audited with its before and
+/// after values like a change made on its page, and bumps their versions (a form opened
+/// before the import is then stale, so it cannot overwrite the imported figures unseen).
+async fn write_changes(
+    tx: &mut PgConnection,
+    icb: &IcbAccess,
+    user: &CurrentUser,
+    known: &Known,
+    changes: &[Change],
+) -> AppResult<()> {
+    let mut actuals: BTreeMap<i32, Vec<MonthChange<Pence>>> = BTreeMap::new();
+    let mut values: BTreeMap<(i32, i32), Vec<MonthChange<f64>>> = BTreeMap::new();
+    for change in changes {
+        match change {
+            Change::Actual {
+                workstream_id,
+                month,
+                before,
+                after,
+            } => {
+                actuals
+                    .entry(*workstream_id)
+                    .or_default()
+                    .push((*month, *before, *after));
+            }
+            Change::Value {
+                measure_id,
+                workstream_id,
+                month,
+                before,
+                after,
+            } => {
+                values
+                    .entry((*workstream_id, *measure_id))
+                    .or_default()
+                    .push((*month, *before, *after));
+            }
+        }
+    }
+    let shown =
+        |p: Option<Pence>| p.map_or_else(|| "not reported".to_owned(), Pence::exact_display);
+    for (workstream_id, months) in actuals {
+        let new: Vec<(NaiveDate, Option<Pence>)> =
+            months.iter().map(|(m, _, a)| (*m, Some(*a))).collect();
+        workstreams::save_actuals(&mut *tx, icb, workstream_id, &new).await?;
+        bump_workstream(&mut *tx, icb, workstream_id).await?;
+        let mut diff = Changes::default();
+        for (month, before, after) in &months {
+            diff.field(
+                format!("Actual {}", month_label(*month)),
+                shown(*before),
+                shown(Some(*after)),
+            );
+        }
+        let mut details = diff.to_json();
+        details["source"] = json!("import");
+        let event = AuditEvent::new("workstream.actuals_changed")
+            .object("workstream", workstream_id)
+            .organisation(Some(icb.ods_code()))
+            .details(details);
+        audit::record(&mut *tx, &user.actor(), event).await?;
+    }
+    for ((workstream_id, measure_id), months) in values {
+        let name = known
+            .measures
+            .get(&measure_id)
+            .map_or("", |m| m.name.as_str());
+        let mut diff = Changes::default();
+        for (month, before, after) in &months {
+            sqlx::query!(
+                r#"
+                insert into measure_value (measure_id, icb_id, month, value) values ($1, $2, $3, $4)
+                on conflict (measure_id, month) do update set value = excluded.value
+                "#,
+                measure_id,
+                icb.icb_id(),
+                month,
+                after
+            )
+            .execute(&mut *tx)
+            .await?;
+            diff.field(
+                format!("{name} {}", month_label(*month)),
+                before.map(show_value).unwrap_or_default(),
+                show_value(*after),
+            );
+        }
+        let bumped = sqlx::query!(
+            "update measure set version = version + 1, updated_at = now() where icb_id = $1 and measure_id = $2",
+            icb.icb_id(),
+            measure_id
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if bumped != 1 {
+            return Err(AppError::NotFound);
+        }
+        let mut details = diff.to_json();
+        details["measure_id"] = json!(measure_id);
+        details["source"] = json!("import");
+        let event = AuditEvent::new("measure.values_changed")
+            .object("workstream", workstream_id)
+            .organisation(Some(icb.ods_code()))
+            .details(details);
+        audit::record(&mut *tx, &user.actor(), event).await?;
+    }
+    Ok(())
+}
+
+async fn bump_workstream(
+    conn: &mut PgConnection,
+    icb: &IcbAccess,
+    workstream_id: i32,
+) -> AppResult<()> {
+    let bumped = sqlx::query!(
+        r#"
+        update workstream set version = version + 1, updated_at = now()
+        where icb_id = $1 and workstream_id = $2 and removed_at is null
+        "#,
+        icb.icb_id(),
+        workstream_id
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    if bumped == 1 {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
