@@ -56,6 +56,49 @@ pub const DATASETS: [Dataset; 5] = [
     AUDIT_LOG,
 ];
 
+/// The data dictionary as Markdown (committed as `docs/exports.md`, checked by a test, so
+/// analysts can read the columns without signing in).
+pub fn dictionary_markdown() -> String {
+    let mut text = String::from(
+        "# Export data dictionary\n\n\
+         Generated from `src/exports/datasets.rs` (a test keeps it current: run\n\
+         `MEDOPT_UPDATE_DOCS=1 cargo test --lib dictionary` after changing a dataset). The same\n\
+         dictionary is at `/exports` in the service.\n\n\
+         Every file is UTF-8 CSV with a byte-order mark, RFC 4180 quoting and CRLF line ends.\n\
+         Money is in pounds with two decimals (`-1234.50`), dates are ISO (`2024-04-01`),\n\
+         timestamps ISO 8601 in UTC, financial years `2024/25`. Free text that a spreadsheet\n\
+         would run as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) has\n\
+         an apostrophe in front; numbers never do. Column names are stable: columns are only\n\
+         ever added at the end.\n\n\
+         Download: `/exports/{dataset}.csv?year=2024-25&region=Y62&icb=QE1&opportunity=4`\n\
+         (every filter optional). Each role gets only what it may read: an ICB's users their\n\
+         ICB, a region's reviewers their region, national roles everything. Every download is\n\
+         recorded in the audit log.\n",
+    );
+    for dataset in DATASETS {
+        text.push_str(&format!(
+            "\n## {} (`{}.csv`)\n\n{}\n\nFilters: {}.{}\n\n| Column | Type | Meaning |\n|---|---|---|\n",
+            dataset.title,
+            dataset.slug,
+            dataset.description,
+            dataset
+                .filters
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if dataset.admin_only { " Administrators only." } else { "" }
+        ));
+        for c in dataset.columns {
+            text.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                c.name, c.kind, c.description
+            ));
+        }
+    }
+    text
+}
+
 /// Errors while producing an export.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -720,4 +763,40 @@ async fn audit_log(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dictionary_doc_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/exports.md");
+        let expected = dictionary_markdown();
+        if std::env::var_os("MEDOPT_UPDATE_DOCS").is_some() {
+            std::fs::write(path, &expected).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == expected,
+            "docs/exports.md is out of date: run MEDOPT_UPDATE_DOCS=1 cargo test --lib dictionary"
+        );
+    }
+
+    #[test]
+    fn column_names_are_unique_snake_case() {
+        for dataset in DATASETS {
+            let mut seen = std::collections::HashSet::new();
+            for c in dataset.columns {
+                assert!(seen.insert(c.name), "{} repeats {}", dataset.slug, c.name);
+                assert!(
+                    c.name
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_'),
+                    "{}",
+                    c.name
+                );
+            }
+        }
+    }
 }
