@@ -10,6 +10,7 @@
 mod common;
 
 mod access_matrix;
+mod accessibility;
 mod admin;
 mod audit;
 mod auth;
