@@ -8,10 +8,11 @@
 //! then the panic carries on as the test's failure.
 
 use std::future::Future;
+use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -92,23 +93,32 @@ fn is_executable(path: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Says, so nobody can miss it, that a browser test did not run and how to make it run.
+/// Says, so nobody can miss it, that a browser test did not run and how to make it run. It
+/// writes to the process's standard error directly: `eprintln!` would be captured by the test
+/// harness and hidden, because a skipped test passes. The first skip explains; the others
+/// say one line each.
 fn announce_skip(test: &str, why: &str) {
-    let rule = "=".repeat(78);
-    eprintln!(
-        "\n{rule}\n\
-         BROWSER TEST SKIPPED: {test}\n\
-         \n\
-         {why}, so this browser and accessibility test did NOT run.\n\
-         To run it, install Chromium and its WebDriver:\n\
-         \n\
-         \x20   Debian/Ubuntu:  sudo apt-get install -y chromium chromium-driver\n\
-         \x20   macOS:          brew install --cask chromium chromedriver\n\
-         \n\
-         then run `cargo test` again. CI sets MEDOPT_BROWSER_TESTS=required, which makes a\n\
-         missing browser a failure instead of a skip.\n\
-         {rule}\n"
-    );
+    static EXPLAINED: AtomicBool = AtomicBool::new(false);
+    let message = if EXPLAINED.swap(true, Ordering::Relaxed) {
+        format!("BROWSER TEST SKIPPED: {test} ({why}; see above)\n")
+    } else {
+        let rule = "=".repeat(78);
+        format!(
+            "\n{rule}\n\
+             BROWSER TEST SKIPPED: {test}\n\
+             \n\
+             {why}, so the browser and accessibility tests did NOT run.\n\
+             To run them, install Chromium and its WebDriver:\n\
+             \n\
+             \x20   Debian/Ubuntu:  sudo apt-get install -y chromium chromium-driver\n\
+             \x20   macOS:          brew install --cask chromium chromedriver\n\
+             \n\
+             then run `cargo test` again. CI sets MEDOPT_BROWSER_TESTS=required, which makes a\n\
+             missing browser a failure instead of a skip.\n\
+             {rule}\n"
+        )
+    };
+    let _ = std::io::stderr().lock().write_all(message.as_bytes());
 }
 
 /// Browser tests run at most this many at once: each starts a Chromium, and a small machine
@@ -128,7 +138,8 @@ where
 {
     let tools = match (mode(), find_tools()) {
         (Mode::Skip, _) => {
-            eprintln!("browser test {name} skipped: MEDOPT_BROWSER_TESTS=skip");
+            let line = format!("browser test {name} skipped: MEDOPT_BROWSER_TESTS=skip\n");
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
             return;
         }
         (Mode::Required, Err(why)) => panic!(
