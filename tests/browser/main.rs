@@ -21,6 +21,7 @@ mod harness_self_test;
 mod pages;
 mod plan_journey;
 mod review_journey;
+mod workstream_journey;
 
 /// Before any test runs: with no `DATABASE_URL`, start (or reuse) the private test cluster and
 /// point `#[sqlx::test]` at it (as in `tests/app/common.rs`).

@@ -89,14 +89,24 @@ async fn administrators_pages(pool: PgPool) {
         b.click_link("Home").await;
         b.click_link("Manage the opportunity catalogue").await;
         assert_eq!(b.heading().await, "Opportunity catalogue");
+        b.fill("Programme year, for example 2026/27", "next year")
+            .await;
+        b.press_button("Create year").await;
+        b.follow_every_error(&["year"]).await;
         b.click_link("2024/25").await;
         b.click_link("12").await;
         assert_eq!(b.heading().await, "Opportunity 12");
+        b.tick("NHS England has confirmed this title").await;
+        b.press_button("Save").await;
+        b.follow_every_error(&["title"]).await;
 
         b.click_link("Home").await;
         b.click_link("Audit log").await;
         b.press_button("Filter").await;
         assert_eq!(b.heading().await, "Audit log");
+        b.fill("From (YYYY-MM-DD)", "last Tuesday").await;
+        b.press_button("Filter").await;
+        b.follow_every_error(&["from"]).await;
 
         b.click_link(&admin.name).await;
         assert_eq!(b.heading().await, "Change your password");
@@ -129,6 +139,10 @@ async fn regional_and_national_views(pool: PgPool) {
         assert_eq!(b.heading().await, "2024/25 dashboard");
         b.click_link("Plan").await;
         assert_eq!(b.heading().await, "2024/25 plan");
+
+        // What the role does not include is refused with the design system's error page.
+        b.visit("/admin/users").await;
+        assert_eq!(b.heading().await, "You do not have permission to do this");
     })
     .await;
 }
