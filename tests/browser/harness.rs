@@ -160,6 +160,9 @@ where
     let outcome = tokio::spawn(journey(site.clone())).await;
     if outcome.is_err() {
         site.save_failure_evidence().await;
+    } else {
+        // Evidence of an earlier failure would only mislead now.
+        let _ = std::fs::remove_dir_all(failure_dir(name));
     }
     site.close_browsers().await;
     if let Err(error) = outcome {
