@@ -58,6 +58,7 @@ async fn the_checks_catch_what_they_are_for(pool: PgPool) {
         })
         .await;
         assert!(message.contains("scrolls sideways"), "{message}");
+        assert!(message.contains("in a 320px viewport"), "all 320 px are the page's: {message}");
         assert!(message.contains("<div#wide>"), "{message}");
 
         // Structure: a skipped heading level, a title that is not the heading, a second h1.
