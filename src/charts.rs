@@ -756,4 +756,64 @@ mod tests {
         assert_well_formed(&svg);
         assert_csp_safe(&svg);
     }
+
+    /// WCAG contrast ratio of a `#rrggbb` colour against white.
+    fn contrast_on_white(hex: &str) -> f64 {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).expect("hex colour")) / 255.0;
+            if c <= 0.039_28 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+        1.05 / (luminance + 0.05)
+    }
+
+    /// Every colour an SVG paints with, and whether it paints text.
+    fn colours(svg: &str) -> Vec<(String, bool)> {
+        svg.split('<')
+            .flat_map(|element| {
+                let is_text = element.starts_with("text ");
+                element
+                    .split([' ', '/', '>'])
+                    .filter_map(|attr| {
+                        let value = attr
+                            .strip_prefix("fill=\"")
+                            .or_else(|| attr.strip_prefix("stroke=\""))?;
+                        let colour = value.trim_end_matches('"');
+                        colour.starts_with('#').then(|| colour.to_owned())
+                    })
+                    .map(move |c| (c, is_text))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_colour_has_enough_contrast_on_white() {
+        let charts = [
+            cumulative_chart(&points(), "t", "d", "c"),
+            sparkline(
+                &[Some(Pence(-100)), None, Some(Pence(100)), Some(Pence(50))],
+                "l",
+            ),
+            sparkline(&[], "l"),
+        ];
+        let mut seen = 0;
+        for svg in &charts {
+            for (colour, is_text) in colours(svg) {
+                let ratio = contrast_on_white(&colour);
+                // WCAG 1.4.3: text 4.5:1; 1.4.11: lines, dots and other graphics 3:1.
+                let needed = if is_text { 4.5 } else { 3.0 };
+                assert!(
+                    ratio >= needed,
+                    "{colour} has {ratio:.2}:1 on white, needs {needed}:1"
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen > 10, "the charts' colours were found ({seen})");
+    }
 }

@@ -2,25 +2,39 @@
 //! summary at the top (the NHS.UK error summary pattern).
 
 /// Messages keyed by the id of the field they belong to, in the order found.
+///
+/// The error summary links each message to `#<field id>`. A message about a whole group of
+/// fields (the checkboxes of a list, the twelve months of a year) is keyed by the group, and
+/// [`FieldErrors::link_to`] points its link at the group's first field instead, because the
+/// link has to land on something that can take the focus.
 #[derive(Debug, Default, Clone)]
-pub struct FieldErrors(Vec<(String, String)>);
+pub struct FieldErrors {
+    messages: Vec<(String, String)>,
+    links: Vec<(String, String)>,
+}
 
 impl FieldErrors {
     /// Adds a message for `field` (the first message per field wins).
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
         if self.get(field).is_none() {
-            self.0.push((field.to_owned(), message.into()));
+            self.messages.push((field.to_owned(), message.into()));
         }
+    }
+
+    /// Makes the error summary's link for `group`'s message lead to the field `first_field`.
+    pub fn link_to(&mut self, group: &str, first_field: impl Into<String>) {
+        self.links.retain(|(g, _)| g != group);
+        self.links.push((group.to_owned(), first_field.into()));
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.messages.is_empty()
     }
 
     /// The message for `field`.
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0
+        self.messages
             .iter()
             .find(|(f, _)| f == field)
             .map(|(_, m)| m.as_str())
@@ -28,7 +42,16 @@ impl FieldErrors {
 
     /// All of them, for the error summary: (field id, message).
     pub fn all(&self) -> &[(String, String)] {
-        &self.0
+        &self.messages
+    }
+
+    /// The id the error summary's link for `field` leads to: `field` itself, or the first
+    /// field of the group it names (see [`FieldErrors::link_to`]).
+    pub fn anchor<'a>(&'a self, field: &'a str) -> &'a str {
+        self.links
+            .iter()
+            .find(|(g, _)| g == field)
+            .map_or(field, |(_, first)| first.as_str())
     }
 }
 

@@ -25,7 +25,9 @@ use crate::auth::session_store::PgSessionStore;
 use crate::auth::{self, SESSION_IDLE_LIMIT};
 use crate::error::{AppError, internal_error_page};
 use crate::routes::{RouteInfo, Routes};
-use crate::{AppState, admin, catalogue, exports, health, home, icbs, orgs, plans, rollups};
+use crate::{
+    AppState, accessibility, admin, catalogue, exports, health, home, icbs, orgs, plans, rollups,
+};
 
 /// Requests that take longer are answered 503 and their work dropped.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,6 +44,7 @@ const STATIC_CACHE_CONTROL: &str = "public, max-age=3600";
 fn routes() -> Routes {
     Routes::new()
         .merge(home::routes())
+        .merge(accessibility::routes())
         .merge(orgs::routes())
         .merge(catalogue::routes())
         .merge(health::routes())

@@ -126,14 +126,22 @@ async fn icb_page(
     conn: &mut PgConnection,
     user: &CurrentUser,
     icb: &IcbAccess,
-    errors: FieldErrors,
+    mut errors: FieldErrors,
 ) -> AppResult<IcbPage> {
+    let plans = plans_for_icb(conn, icb).await?;
+    // A refused start links to the first year that can still be started.
+    if let Some(open) = plans
+        .iter()
+        .find(|p| p.status.is_none() && p.open_for_editing && icb.can_edit())
+    {
+        errors.link_to("year", format!("start-{}", open.year_slug));
+    }
     Ok(IcbPage {
         layout: user.layout(),
         ods_code: icb.ods_code().to_owned(),
         name: icb.name().to_owned(),
         can_edit: icb.can_edit(),
-        plans: plans_for_icb(conn, icb).await?,
+        plans,
         errors,
     })
 }

@@ -5,6 +5,7 @@
 //! see what: the security core) and [`cli`] (what the binary does). Feature modules own their
 //! routes, SQL and page structs; [`domain`] holds the pure arithmetic of money and years.
 
+pub mod accessibility;
 pub mod admin;
 pub mod audit;
 pub mod auth;

@@ -368,7 +368,7 @@ async fn set_active(
     let user = find_user(&mut tx, &user_id).await?;
     if user.user_id == admin.0.user_id {
         let mut errors = FieldErrors::default();
-        errors.add("status", "You cannot deactivate your own account");
+        errors.add("deactivate", "You cannot deactivate your own account");
         let page = UserFormPage::new(&mut tx, &admin, Some(user), errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }

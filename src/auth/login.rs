@@ -321,18 +321,8 @@ async fn change_password(
     session: Session,
     Form(form): Form<ChangePasswordForm>,
 ) -> AppResult<Response> {
+    // Checked in the order of the form's fields, which the error summary follows.
     let mut errors = FieldErrors::default();
-    if let Err(rule) = password::check_rules(&form.new_password) {
-        errors.add("new_password", rule.to_string());
-    } else if form.new_password == form.current_password {
-        errors.add(
-            "new_password",
-            "New password must be different from your current password",
-        );
-    }
-    if form.confirm_password != form.new_password {
-        errors.add("confirm_password", "Passwords do not match");
-    }
     let mut tx = scope::begin(&state, &Scope::Nothing).await?;
     let current_hash = sqlx::query_scalar!(
         "select password_hash from app_user where user_id = $1",
@@ -340,8 +330,20 @@ async fn change_password(
     )
     .fetch_one(&mut *tx)
     .await?;
+    let same_as_current = form.new_password == form.current_password;
     if !password::verify(form.current_password, Some(current_hash)).await? {
         errors.add("current_password", "Your current password is not correct");
+    }
+    if let Err(rule) = password::check_rules(&form.new_password) {
+        errors.add("new_password", rule.to_string());
+    } else if same_as_current {
+        errors.add(
+            "new_password",
+            "New password must be different from your current password",
+        );
+    }
+    if form.confirm_password != form.new_password {
+        errors.add("confirm_password", "Passwords do not match");
     }
     if !errors.is_empty() {
         let page = ChangePasswordPage {

@@ -58,7 +58,8 @@ pub const DATASETS: [Dataset; 5] = [
 
 /// The data dictionary as Markdown (committed as `docs/exports.md`, checked by a test, so
 /// analysts can read the columns without signing in).
-pub fn dictionary_markdown() -> String {
+#[cfg(test)]
+fn dictionary_markdown() -> String {
     let mut text = String::from(
         "# Export data dictionary\n\n\
          Generated from `src/exports/datasets.rs` (a test keeps it current: run\n\

@@ -137,8 +137,8 @@ async fn build(
                 .filter(|(id, _)| *id == ws.workstream_id)
                 .map(|(_, f)| f)
                 .collect();
-            let trend: Vec<Option<Pence>> = fy
-                .months()
+            let year_months = fy.months();
+            let trend: Vec<Option<Pence>> = year_months
                 .iter()
                 .map(|m| own.iter().find(|f| f.month == *m).and_then(|f| f.actual))
                 .collect();
@@ -155,7 +155,7 @@ async fn build(
                     .sum(),
                 trend: charts::sparkline(
                     &trend,
-                    &format!("Monthly actual savings of {}", ws.display_title()),
+                    &trend_label(&ws.display_title(), &year_months, &trend),
                 ),
                 ws: ws.clone(),
             }
@@ -191,4 +191,19 @@ async fn build(
         chart,
         chart_rows,
     })
+}
+
+/// A trend line's text alternative: the figures it draws, so a screen reader user hears what a
+/// sighted user sees (each reported month's saving), not only what the line is about.
+fn trend_label(title: &str, months: &[NaiveDate], trend: &[Option<Pence>]) -> String {
+    let reported: Vec<String> = months
+        .iter()
+        .zip(trend)
+        .filter_map(|(month, saving)| saving.map(|p| format!("{} {p}", month.format("%B %Y"))))
+        .collect();
+    if reported.is_empty() {
+        format!("Monthly actual savings of {title}: none reported yet")
+    } else {
+        format!("Monthly actual savings of {title}: {}", reported.join(", "))
+    }
 }

@@ -261,6 +261,10 @@ pub async fn choose_opportunities(
     if !page_errors.is_empty() {
         let mut page = build(&mut tx, &user, &ctx, Some(&wanted)).await?;
         page.errors = page_errors;
+        if let Some(first) = page.groups.first().and_then(|g| g.options.first()) {
+            page.errors
+                .link_to("opportunities", format!("opportunity-{}", first.number));
+        }
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
 

@@ -157,6 +157,12 @@ pub fn month_fields<T>(
         id_prefix,
         group_id,
     } = fields;
+    if let Some(first) = year.months().first() {
+        errors.link_to(
+            group_id,
+            format!("{id_prefix}{prefix}{}", month_key(*first)),
+        );
+    }
     let this_month = crate::clock::this_month();
     let mut values = Vec::new();
     let mut sent = Vec::new();
@@ -552,6 +558,9 @@ pub async fn save_target(
     ctx.icb.require_edit()?;
     let fy = ctx.year.year;
     let mut errors = FieldErrors::default();
+    if let Some(first) = fy.months().first() {
+        errors.link_to("phasing", format!("planned_{}", month_key(*first)));
+    }
     if let Some(reason) = plan_locked {
         errors.add("annual_target", reason);
     }

@@ -11,6 +11,7 @@ mod common;
 mod seed;
 
 mod access_matrix;
+mod accessibility;
 mod admin;
 mod audit;
 mod auth;

@@ -1,0 +1,111 @@
+//! Journey 2: a regional reviewer signs in, finds a submitted plan, returns it with a comment;
+//! the ICB editor sees the comment, fixes the plan and submits it again; the reviewer agrees.
+//! Editor and reviewer each have their own browser, open side by side.
+
+use medopt::auth::Role;
+use sqlx::PgPool;
+
+use crate::browser::Browser;
+use crate::harness::browser_test;
+use crate::plan_journey::choose_five_and_submit;
+
+const COMMENT: &str = "Add a local priority on antimicrobial prescribing.";
+
+#[sqlx::test]
+async fn a_reviewer_returns_a_plan_and_agrees_it_once_fixed(pool: PgPool) {
+    browser_test(
+        "a_reviewer_returns_a_plan_and_agrees_it_once_fixed",
+        pool,
+        |site| async move {
+            let editor = site.user(Role::IcbEditor, Some("QE1")).await;
+            let reviewer = site.user(Role::RegionReviewer, Some("Y62")).await;
+            let ed = site.open_browser("editor").await;
+            let rv = site.open_browser("reviewer").await;
+
+            ed.sign_in_as(&editor).await;
+            choose_five_and_submit(&ed).await;
+
+            rv.sign_in_as(&reviewer).await;
+            find_plan_in_review_queue(
+                &rv,
+                "NHS Lancashire and South Cumbria Integrated Care Board",
+                "2024/25",
+            )
+            .await;
+            assert_eq!(rv.heading().await, "2024/25 plan");
+            assert_eq!(rv.text("#plan-status").await, "Submitted for review");
+
+            // A decision is needed, and returning a plan needs a comment: each error leads to
+            // its field.
+            rv.press_button("Record decision").await;
+            rv.follow_every_error(&["decision"]).await;
+            rv.choose("Return it to the ICB with comments").await;
+            rv.press_button("Record decision").await;
+            rv.follow_every_error(&["review_comment"]).await;
+
+            rv.fill("Comments for the ICB", COMMENT).await;
+            rv.press_button("Record decision").await;
+            assert_eq!(rv.text("#plan-status").await, "Returned with comments");
+
+            // The editor sees the comment, adds the local priority (with a first update) and
+            // submits again.
+            ed.click_link("Dashboard").await;
+            ed.click_link("Plan").await;
+            assert_eq!(ed.text("#plan-status").await, "Returned with comments");
+            assert_eq!(ed.text("#review-comment p").await, COMMENT);
+            ed.fill("Title", "Antimicrobial prescribing").await;
+            ed.press_button("Add local priority").await;
+            assert_eq!(ed.heading().await, "Antimicrobial prescribing");
+            ed.choose("Amber").await;
+            ed.fill(
+                "Update",
+                "Starts in the second quarter, after the prescriber training.",
+            )
+            .await;
+            ed.press_button("Add update").await;
+            assert_eq!(ed.text("#rag-status").await, "RAG: Amber");
+            ed.click_link("2024/25 plan").await;
+            assert_eq!(
+                ed.texts("#local-workstreams tbody th a").await,
+                ["Antimicrobial prescribing"]
+            );
+            ed.press_button("Submit plan for review").await;
+            assert_eq!(ed.text("#plan-status").await, "Submitted for review");
+
+            // The reviewer finds it again and agrees it.
+            rv.click_link("Home").await;
+            find_plan_in_review_queue(
+                &rv,
+                "NHS Lancashire and South Cumbria Integrated Care Board",
+                "2024/25",
+            )
+            .await;
+            rv.choose("Agree the plan").await;
+            rv.press_button("Record decision").await;
+            assert_eq!(rv.text("#plan-status").await, "Agreed");
+
+            ed.click_link("Dashboard").await;
+            ed.click_link("Plan").await;
+            assert_eq!(ed.text("#plan-status").await, "Agreed");
+        },
+    )
+    .await;
+}
+
+/// From the reviewer's home page to the plan of `icb` for `year` that waits for review.
+///
+/// Today the reviewer goes to the region's page (a table of its ICBs with each year's plan
+/// status), checks the ICB's plan is waiting, and follows the ICB, the year and "Plan". When
+/// the review queue exists, point this at it; the journeys that call it stay as they are.
+pub async fn find_plan_in_review_queue(rv: &Browser, icb: &str, year: &str) {
+    rv.click_link("Your region's ICBs").await;
+    let rows = rv.texts("#region-icbs tbody tr").await;
+    assert!(
+        rows.iter()
+            .any(|row| row.starts_with(icb) && row.contains("Submitted for review")),
+        "{icb} is not waiting for review: {rows:?}"
+    );
+    rv.click_link(icb).await;
+    rv.click_link(year).await;
+    rv.click_link("Plan").await;
+}
