@@ -16,6 +16,7 @@ mod auth;
 mod catalogue;
 mod cli;
 mod csrf;
+mod demo;
 mod health;
 mod home;
 mod http_hygiene;
