@@ -93,6 +93,24 @@ impl DemoSpec {
     }
 }
 
+impl DemoSpec {
+    /// Refuses a spec that cannot make sense: no years, or a range with nothing in it.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.years.is_empty(),
+            "the demo spec names no programme year"
+        );
+        for (what, range) in [
+            ("national opportunities per plan", &self.national_per_plan),
+            ("local priorities per plan", &self.local_per_plan),
+            ("measures per workstream", &self.measures_per_workstream),
+        ] {
+            anyhow::ensure!(!range.is_empty(), "the demo spec's {what} range is empty");
+        }
+        Ok(())
+    }
+}
+
 fn years(start_years: RangeInclusive<i32>) -> Vec<FinancialYear> {
     start_years.filter_map(FinancialYear::starting).collect()
 }
@@ -178,6 +196,7 @@ impl std::error::Error for RealPlansExist {}
 /// accounts. Fails with [`RealPlansExist`] (changing nothing) if an ICB-year it wants
 /// already has a plan that is not the demo's own.
 pub async fn load(pool: &PgPool, spec: &DemoSpec, today: NaiveDate) -> anyhow::Result<DemoReport> {
+    spec.check()?;
     let mut tx = pool.begin().await?;
     store::begin_load(&mut tx).await?;
     let mut report = DemoReport {
@@ -213,4 +232,35 @@ pub async fn load(pool: &PgPool, spec: &DemoSpec, today: NaiveDate) -> anyhow::R
     audit::record(&mut tx, &Actor::default(), event).await?;
     tx.commit().await?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_specs_make_sense_and_empty_ranges_are_refused() {
+        assert!(DemoSpec::demo().check().is_ok());
+        assert!(DemoSpec::national_scale().check().is_ok());
+        let empty = DemoSpec {
+            #[expect(clippy::reversed_empty_ranges, reason = "the point of the test")]
+            local_per_plan: 3..=1,
+            ..DemoSpec::demo()
+        };
+        assert!(empty.check().is_err());
+        let no_years = DemoSpec {
+            years: Vec::new(),
+            ..DemoSpec::demo()
+        };
+        assert!(no_years.check().is_err());
+    }
+
+    #[test]
+    fn the_refusal_names_the_first_plans_and_counts_the_rest() {
+        let plans: Vec<String> = (1..=7).map(|i| format!("Q0{i} 2024/25")).collect();
+        let message = RealPlansExist { plans }.to_string();
+        assert!(message.contains("7 real plans already exist"));
+        assert!(message.contains("Q05 2024/25 and 2 more"));
+        assert!(!message.contains("Q06"));
+    }
 }

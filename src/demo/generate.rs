@@ -7,6 +7,7 @@
 //! from a stream of its own. Skipping a plan (it exists already) therefore changes no other.
 
 use std::collections::{BTreeMap, HashSet};
+use std::ops::RangeInclusive;
 
 use chrono::{DateTime, Days, Months, NaiveDate, NaiveTime, Utc};
 use rand::rngs::StdRng;
@@ -365,7 +366,7 @@ fn workstreams_for(
     let national = if shape.incomplete {
         rng.random_range(2..=4)
     } else {
-        rng.random_range(spec.national_per_plan.clone())
+        pick(rng, &spec.national_per_plan)
     }
     .min(ctx.catalogue.len());
     let mut chosen: Vec<&DemoOpportunity> = index::sample(rng, ctx.catalogue.len(), national)
@@ -373,9 +374,7 @@ fn workstreams_for(
         .map(|i| &ctx.catalogue[i])
         .collect();
     chosen.sort_by_key(|o| o.number);
-    let local = rng
-        .random_range(spec.local_per_plan.clone())
-        .min(text::LOCAL_PRIORITIES.len());
+    let local = pick(rng, &spec.local_per_plan).min(text::LOCAL_PRIORITIES.len());
     let locals = index::sample(rng, text::LOCAL_PRIORITIES.len(), local);
 
     let mut out = Vec::with_capacity(national + local);
@@ -388,6 +387,15 @@ fn workstreams_for(
         out.push(workstream(spec, ctx, shape, clock, rng, kind));
     }
     out
+}
+
+/// A count from `range` (its start if it is empty, rather than a panic).
+fn pick(rng: &mut StdRng, range: &RangeInclusive<usize>) -> usize {
+    if range.is_empty() {
+        *range.start()
+    } else {
+        rng.random_range(range.clone())
+    }
 }
 
 /// A national opportunity or a local priority (title, description).
@@ -433,7 +441,7 @@ fn workstream(
     let measure_count = if shape.incomplete {
         0
     } else {
-        rng.random_range(spec.measures_per_workstream.clone())
+        pick(rng, &spec.measures_per_workstream)
     };
     let slug = match &kind {
         Kind::National(o) => o.slug.as_str(),
