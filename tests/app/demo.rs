@@ -257,6 +257,14 @@ async fn demo_accounts_sign_in_and_see_their_icb(pool: PgPool) {
         ["March 2025"],
         "the showcase ICB reported every month"
     );
+    let workstreams: Vec<String> = html
+        .select(&sel("#workstreams tbody th a"))
+        .filter_map(|a| a.value().attr("href").map(str::to_owned))
+        .collect();
+    for path in &workstreams {
+        let page = editor.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+    }
     assert_eq!(editor.get("/icbs/QE1/2024-25/plan").await.status, 200);
     let years = editor.get("/icbs/QE1").await;
     assert_eq!(
