@@ -9,6 +9,8 @@ mod users;
 
 use crate::routes::Routes;
 
+pub use catalogue::{YearCopy, copy_year};
+
 /// The administration routes.
 pub fn routes() -> Routes {
     Routes::new()

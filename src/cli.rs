@@ -1,4 +1,5 @@
-//! The command line: `medopt serve` (the default) and `medopt migrate`.
+//! The command line: `medopt serve` (the default), `medopt migrate`, `medopt demo`, `medopt
+//! user …` and `medopt dev-db …`.
 
 use std::process::ExitCode;
 
@@ -11,6 +12,7 @@ use crate::auth::session_store::PgSessionStore;
 use crate::auth::{Role, password};
 use crate::config::Config;
 use crate::db::{self, Database};
+use crate::demo::{self, DemoReport, DemoSpec};
 use crate::users::{self, NewUser, OrgRef};
 use crate::{AppState, reference, telemetry};
 use tower_sessions::session_store::ExpiredDeletion;
@@ -32,6 +34,10 @@ pub enum Command {
     Serve,
     /// Apply database migrations and load the reference data, then exit.
     Migrate,
+    /// Load the synthetic demo dataset (every ICB's plans for 2023/24 and 2024/25) and make
+    /// one demo account per role, printing their passwords. Running it again changes no data
+    /// and resets the demo accounts' passwords. Never overwrites real plans.
+    Demo,
     /// Manage user accounts (for operators and scripts).
     #[command(subcommand)]
     User(UserCommand),
@@ -88,6 +94,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => migrate(cli.config).await,
+        Command::Demo => demo(cli.config).await,
         Command::DevDb(command) => dev_db(command, cli.config).await,
         Command::User(command) => user(command, cli.config).await,
     };
@@ -163,6 +170,66 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     let result = prepare(&db).await;
     db.shutdown().await;
     result
+}
+
+async fn demo(config: Config) -> anyhow::Result<()> {
+    let db = Database::open(&config).await?;
+    let result = async {
+        prepare(&db).await?;
+        let report = demo::load(&db.pool, &DemoSpec::demo(), crate::clock::today()).await?;
+        print_demo_report(&report, &config);
+        Ok(())
+    }
+    .await;
+    db.shutdown().await;
+    result
+}
+
+/// The demo's summary and accounts, to standard output only: passwords are never logged.
+fn print_demo_report(report: &DemoReport, config: &Config) {
+    if report.already_loaded && report.plans == 0 {
+        println!(
+            "\nThe demo dataset was already loaded ({} plans): its data is left as it is.",
+            report.plans_kept
+        );
+    } else {
+        println!(
+            "\nLoaded the demo dataset: {} ICBs, {} plans, {} workstreams, {} workstream-months \
+             ({} with actuals), {} updates, {} measures with {} monthly values.",
+            report.icbs,
+            report.plans,
+            report.workstreams,
+            report.months,
+            report.actuals,
+            report.updates,
+            report.measures,
+            report.measure_values
+        );
+    }
+    for year in &report.years_created {
+        println!("Created programme year {year} with a copy of the latest catalogue.");
+    }
+    let created = report.accounts.iter().filter(|a| a.created).count();
+    let verb = if created == report.accounts.len() {
+        "Created"
+    } else {
+        "Reset the passwords of"
+    };
+    println!(
+        "{verb} {} demo accounts. Sign in at http://{}/login with:\n",
+        report.accounts.len(),
+        config.bind
+    );
+    for account in &report.accounts {
+        println!(
+            "    {:<18} {:<40} {:<4} {}",
+            account.role.as_str(),
+            account.email,
+            account.organisation.as_deref().unwrap_or(""),
+            account.password
+        );
+    }
+    println!("\nEvery page says the data is synthetic while the demo dataset is loaded.\n");
 }
 
 async fn dev_db(command: DevDbCommand, config: Config) -> anyhow::Result<()> {

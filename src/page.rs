@@ -3,13 +3,27 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
-/// Data the base layout needs on every page (the signed-in user, the form token).
+/// Data the base layout needs on every page (the signed-in user, the form token, whether
+/// the data is the synthetic demo dataset).
 #[derive(Debug, Clone, Default)]
 pub struct Layout {
     /// Who is signed in, for the header. `None` on public pages and error pages.
     pub user: Option<UserBadge>,
     /// Token for the sign-out form in the header.
     pub csrf_token: String,
+    /// The demo dataset is loaded (`medopt demo`): every page says the figures are synthetic.
+    /// Error pages built with `Layout::default()` go without the banner.
+    pub demo: bool,
+}
+
+impl Layout {
+    /// For a page seen by someone who is not signed in.
+    pub fn signed_out(demo: bool) -> Self {
+        Self {
+            demo,
+            ..Self::default()
+        }
+    }
 }
 
 /// How the signed-in user appears in the header.

@@ -13,7 +13,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::AppState;
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::scope::{self, AdminUser};
 use crate::domain::FinancialYear;
 use crate::error::{AppError, AppResult};
@@ -129,43 +129,16 @@ async fn create_year(
         errors.add("copy_from", "Select the year whose catalogue to copy");
     }
     if let (Some(year), Some(source)) = (year, source) {
-        let created = sqlx::query_scalar!(
-            "insert into programme_year (starts_on) values ($1) on conflict (starts_on) do nothing returning programme_year_id",
-            year.starts_on()
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        match created {
-            None => errors.add("year", format!("{year} already exists")),
-            Some(programme_year_id) => {
-                let copied = sqlx::query!(
-                    r#"
-                    insert into opportunity (programme_year_id, number, group_name, title, title_confirmed,
-                                             slug, efficiency_focus, edited_at)
-                    select $1, number, group_name, title, title_confirmed, slug, efficiency_focus, now()
-                    from opportunity
-                    where programme_year_id = (select programme_year_id from programme_year where starts_on = $2)
-                    "#,
-                    programme_year_id,
-                    source.starts_on()
-                )
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if copied == 0 {
-                    errors.add("copy_from", format!("{source} has no catalogue to copy"));
-                } else {
-                    let event = AuditEvent::new("catalogue.year_created")
-                        .object("programme_year", year)
-                        .details(
-                            json!({ "copied_from": source.to_string(), "opportunities": copied }),
-                        );
-                    audit::record(&mut tx, &admin.0.actor(), event).await?;
-                    tx.commit().await?;
-                    return Ok(
-                        Redirect::to(&format!("/admin/catalogue/{}", year.slug())).into_response()
-                    );
-                }
+        match copy_year(&mut tx, &admin.0.actor(), year, source).await? {
+            YearCopy::AlreadyExists => errors.add("year", format!("{year} already exists")),
+            YearCopy::SourceEmpty => {
+                errors.add("copy_from", format!("{source} has no catalogue to copy"));
+            }
+            YearCopy::Created { .. } => {
+                tx.commit().await?;
+                return Ok(
+                    Redirect::to(&format!("/admin/catalogue/{}", year.slug())).into_response()
+                );
             }
         }
     }
@@ -180,6 +153,61 @@ async fn create_year(
         errors,
     };
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// What [`copy_year`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YearCopy {
+    /// The year exists already; nothing was written.
+    AlreadyExists,
+    /// The source year has no catalogue. The new year's row was written: roll back.
+    SourceEmpty,
+    /// The year was created with a copy of the source's opportunities, and audited.
+    Created { opportunities: u64 },
+}
+
+/// Creates programme year `year` with a copy of `source`'s catalogue, and audits it. The
+/// copies are marked as edited, so a reload of the shipped reference data leaves them alone.
+/// Shared by this page and the demo loader (which creates years the demo needs).
+pub async fn copy_year(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    year: FinancialYear,
+    source: FinancialYear,
+) -> sqlx::Result<YearCopy> {
+    let created = sqlx::query_scalar!(
+        "insert into programme_year (starts_on) values ($1) on conflict (starts_on) do nothing returning programme_year_id",
+        year.starts_on()
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(programme_year_id) = created else {
+        return Ok(YearCopy::AlreadyExists);
+    };
+    let copied = sqlx::query!(
+        r#"
+        insert into opportunity (programme_year_id, number, group_name, title, title_confirmed,
+                                 slug, efficiency_focus, edited_at)
+        select $1, number, group_name, title, title_confirmed, slug, efficiency_focus, now()
+        from opportunity
+        where programme_year_id = (select programme_year_id from programme_year where starts_on = $2)
+        "#,
+        programme_year_id,
+        source.starts_on()
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if copied == 0 {
+        return Ok(YearCopy::SourceEmpty);
+    }
+    let event = AuditEvent::new("catalogue.year_created")
+        .object("programme_year", year)
+        .details(json!({ "copied_from": source.to_string(), "opportunities": copied }));
+    audit::record(conn, actor, event).await?;
+    Ok(YearCopy::Created {
+        opportunities: copied,
+    })
 }
 
 /// One opportunity on the year page.

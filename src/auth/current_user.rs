@@ -1,12 +1,15 @@
 //! The signed-in user, loaded for each request from the session and the database.
 //!
 //! Loading the user on every request (one indexed query) means deactivating an account or
-//! changing a role takes effect at once, not at the next sign-in.
+//! changing a role takes effect at once, not at the next sign-in. The same query says whether
+//! the demo dataset is loaded, for the banner every page shows then; visitors who are not
+//! signed in get that answer from one small query of its own.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
+use sqlx::PgPool;
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -34,6 +37,8 @@ pub struct CurrentUser {
     pub must_change_password: bool,
     csrf_token: String,
     request_id: Option<String>,
+    /// The demo dataset is loaded (see [`Layout::demo`]).
+    demo: bool,
 }
 
 impl CurrentUser {
@@ -45,6 +50,7 @@ impl CurrentUser {
                 role_label: self.role.label().into(),
             }),
             csrf_token: self.csrf_token.clone(),
+            demo: self.demo,
         }
     }
 
@@ -105,7 +111,9 @@ async fn load(parts: &Parts, state: &AppState) -> Result<CurrentUser, NoUser> {
     let row = sqlx::query!(
         r#"
         select u.name, u.role as "role: Role", u.icb_id, u.region_id, u.must_change_password,
-               coalesce(i.ods_code, r.ods_code) as org_code
+               coalesce(i.ods_code, r.ods_code) as org_code,
+               -- for the banner on every page: folded in here to save a round trip
+               exists (select 1 from demo_dataset) as "demo!"
         from app_user u
         left join icb i on i.icb_id = u.icb_id
         left join region r on r.region_id = u.region_id
@@ -139,7 +147,15 @@ async fn load(parts: &Parts, state: &AppState) -> Result<CurrentUser, NoUser> {
         must_change_password: row.must_change_password,
         csrf_token,
         request_id,
+        demo: row.demo,
     })
+}
+
+/// Whether the demo dataset is loaded, for pages seen by visitors who are not signed in.
+pub async fn demo_loaded(db: &PgPool) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(r#"select exists (select 1 from demo_dataset) as "demo!""#)
+        .fetch_one(db)
+        .await
 }
 
 /// Now, as Unix seconds with microseconds: the form of the session's sign-in time.
@@ -182,14 +198,17 @@ fn sign_in_redirect(parts: &Parts) -> Redirect {
     }
 }
 
-/// The signed-in user if there is one, for pages anyone may see.
+/// The signed-in user if there is one, for pages anyone may see. The second field says
+/// whether the demo dataset is loaded, for a visitor who is not signed in.
 #[derive(Debug, Clone)]
-pub struct MaybeUser(pub Option<CurrentUser>);
+pub struct MaybeUser(pub Option<CurrentUser>, bool);
 
 impl MaybeUser {
     /// Header data for pages.
     pub fn layout(&self) -> Layout {
-        self.0.as_ref().map(CurrentUser::layout).unwrap_or_default()
+        self.0
+            .as_ref()
+            .map_or_else(|| Layout::signed_out(self.1), CurrentUser::layout)
     }
 }
 
@@ -201,8 +220,14 @@ impl FromRequestParts<AppState> for MaybeUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         match load(parts, state).await {
-            Ok(user) => Ok(MaybeUser(Some(user))),
-            Err(NoUser::SignedOut) => Ok(MaybeUser(None)),
+            Ok(user) => {
+                let demo = user.demo;
+                Ok(MaybeUser(Some(user), demo))
+            }
+            Err(NoUser::SignedOut) => match demo_loaded(state.db()).await {
+                Ok(demo) => Ok(MaybeUser(None, demo)),
+                Err(error) => Err(AppError::from(error).into_response()),
+            },
             Err(NoUser::Error(error)) => Err(error.into_response()),
         }
     }

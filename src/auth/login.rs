@@ -13,7 +13,7 @@ use serde_json::json;
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::current_user::now_seconds;
+use super::current_user::{demo_loaded, now_seconds};
 use super::scope::{self, Scope};
 use super::{CurrentUser, csrf, keys, password};
 use crate::AppState;
@@ -75,9 +75,13 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-async fn show_login(session: Session, Query(query): Query<LoginQuery>) -> AppResult<LoginPage> {
+async fn show_login(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<LoginQuery>,
+) -> AppResult<LoginPage> {
     Ok(LoginPage {
-        layout: Layout::default(),
+        layout: Layout::signed_out(demo_loaded(state.db()).await?),
         csrf_token: csrf::token(&session).await?,
         email: String::new(),
         next: safe_next(query.next.as_deref()),
@@ -145,7 +149,7 @@ async fn sign_in(
         errors.add("password", "Enter your password");
     }
     if !errors.is_empty() {
-        return login_again(&session, email, next, errors).await;
+        return login_again(&state, &session, email, next, errors).await;
     }
 
     let mut tx = scope::begin(&state, &Scope::Nothing).await?;
@@ -195,7 +199,7 @@ async fn sign_in(
             "email",
             "Enter a correct email address and password. After several wrong attempts an account is locked for 15 minutes.",
         );
-        return login_again(&session, email, next, errors).await;
+        return login_again(&state, &session, email, next, errors).await;
     }
     let account = account.ok_or_else(|| anyhow::anyhow!("account vanished"))?;
     sqlx::query!(
@@ -260,13 +264,14 @@ async fn record_failed_attempt(
 }
 
 async fn login_again(
+    state: &AppState,
     session: &Session,
     email: String,
     next: String,
     errors: FieldErrors,
 ) -> AppResult<Response> {
     let page = LoginPage {
-        layout: Layout::default(),
+        layout: Layout::signed_out(demo_loaded(state.db()).await?),
         csrf_token: csrf::token(session).await?,
         email,
         next,

@@ -18,6 +18,7 @@ mod auth;
 mod catalogue;
 mod cli;
 mod csrf;
+mod demo;
 mod exports;
 mod health;
 mod home;
