@@ -69,7 +69,10 @@ async fn run() {
     pool.execute("vacuum analyze").await.unwrap();
 
     let base = serve(pool.clone()).await;
-    let client = reqwest::Client::builder().build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let analyst = sign_in(
         &client,
         &base,
@@ -390,7 +393,44 @@ left join plan_figures f on f.icb_id = i.icb_id
      and f.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
 where i.region_id = (select region_id from region where ods_code = 'Y60')
   and i.valid_from <= '2026-03-31' and (i.valid_to is null or i.valid_to >= '2025-04-01')
-order by i.name";
+order by i.name;
+select i.ods_code, i.name, p.submitted_at
+from plan p join icb i on i.icb_id = p.icb_id
+where i.region_id = (select region_id from region where ods_code = 'Y60')
+  and p.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
+  and p.status = 'submitted'
+order by p.submitted_at nulls first, i.name;
+select i.ods_code, o.number, w.rag
+from workstream w
+join plan p on p.plan_id = w.plan_id and p.icb_id = w.icb_id
+join icb i on i.icb_id = w.icb_id
+join opportunity o on o.opportunity_id = w.opportunity_id
+where i.region_id = (select region_id from region where ods_code = 'Y60')
+  and p.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
+  and w.removed_at is null;
+with latest as materialized (
+    select f.plan_id, f.latest_month from plan_figures f join icb i on i.icb_id = f.icb_id
+    where f.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
+      and i.region_id = (select region_id from region where ods_code = 'Y60')
+),
+chosen as (
+    select w.workstream_id, w.icb_id, w.opportunity_id, w.annual_target_pence, w.rag, l.latest_month
+    from workstream w join latest l on l.plan_id = w.plan_id join icb i on i.icb_id = w.icb_id
+    where w.removed_at is null and w.opportunity_id is not null
+      and i.region_id = (select region_id from region where ods_code = 'Y60')
+)
+select o.number, count(c.workstream_id), sum(c.annual_target_pence), sum(m.target_to_date), sum(m.actual_to_date)
+from opportunity o
+left join chosen c on c.opportunity_id = o.opportunity_id
+left join lateral (
+    select sum(wm.planned_pence) filter (where wm.month <= c.latest_month) as target_to_date,
+           sum(wm.actual_pence) as actual_to_date
+    from workstream_month wm
+    where wm.workstream_id = c.workstream_id and wm.icb_id = c.icb_id
+      and wm.month >= '2025-04-01' and wm.month < '2026-04-01'
+) m on true
+where o.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
+group by o.opportunity_id order by o.number";
 
 const NATIONAL_SQL: &str = "
 select r.ods_code, count(i.icb_id), count(*) filter (where f.status = 'agreed'),

@@ -247,7 +247,9 @@ pub async fn opportunities(
     let rows = sqlx::query!(
         r#"
         with latest as materialized (
-            select plan_id, latest_month from plan_figures where programme_year_id = $1
+            select f.plan_id, f.latest_month from plan_figures f
+            join icb i on i.icb_id = f.icb_id
+            where f.programme_year_id = $1 and ($3::smallint is null or i.region_id = $3)
         ),
         chosen as (
             select w.workstream_id, w.icb_id, w.opportunity_id, w.annual_target_pence, w.rag,
