@@ -10,6 +10,7 @@
 
 use axum::body::{Body, Bytes};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::domain::Pence;
@@ -124,12 +125,14 @@ fn writer(buffer: Vec<u8>) -> csv::Writer<Vec<u8>> {
 /// A sink and the response body that reads from it.
 pub fn channel() -> (CsvSink, Body) {
     let (sender, receiver) = mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
+    // Fused: compression polls a body again after its end, which a bare unfold forbids.
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver
             .recv()
             .await
             .map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), receiver))
-    });
+    })
+    .fuse();
     let mut buffer = Vec::with_capacity(CHUNK_BYTES + 1024);
     buffer.extend_from_slice(BOM);
     let writer = writer(buffer);

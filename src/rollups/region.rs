@@ -162,10 +162,9 @@ impl MatrixCell {
     }
 }
 
-/// One ICB's row of the matrix.
+/// One ICB's row of the matrix (its name is not a link again: the ICB table has that).
 pub struct MatrixRow {
     pub short_name: String,
-    pub href: String,
     pub cells: Vec<MatrixCell>,
     pub chosen: usize,
 }
@@ -401,7 +400,6 @@ fn matrix(
                 .collect();
             MatrixRow {
                 short_name: r.short_name.clone(),
-                href: r.href.clone(),
                 chosen: cells.iter().filter(|c| c.short != "–").count(),
                 cells,
             }

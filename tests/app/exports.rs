@@ -346,6 +346,32 @@ async fn download_frames(
 }
 
 #[sqlx::test]
+async fn a_compressed_export_arrives_whole(pool: PgPool) {
+    // Browsers ask for gzip; the compression layer reads the stream to its end and beyond.
+    let app = TestApp::new(pool).await;
+    plant(&app.pool).await;
+    let analyst = app.user(Role::NationalAnalyst, None).await;
+    let browser = app.login_as(&analyst).await;
+    let request = Request::get("/exports/monthly-savings.csv")
+        .header("cookie", browser.cookie.clone().unwrap())
+        .header("accept-encoding", "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.unbuffered(request).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&bytes[..2], [0x1f, 0x8b], "a gzip stream");
+    assert!(bytes.len() > 100);
+}
+
+#[sqlx::test]
 async fn a_large_export_streams_in_bounded_chunks(pool: PgPool) {
     let app = TestApp::new(pool).await;
     // 42 ICBs × 2 years × 12 workstreams × 12 months = 12,096 rows, then ×10 workstreams more.

@@ -279,11 +279,20 @@ impl Browser {
     /// Clicks the link `text` and waits for the file it downloads (the page stays where it
     /// is). Fails if the link opens a page instead.
     pub async fn download(&self, text: &str) -> Download {
-        let link = self.find("link", text, None).await;
+        self.download_from("link", text).await
+    }
+
+    /// Presses the button `text` of a form that answers with a file, and waits for the file.
+    pub async fn download_by_button(&self, text: &str) -> Download {
+        self.download_from("button", text).await
+    }
+
+    async fn download_from(&self, kind: &str, text: &str) -> Download {
+        let link = self.find(kind, text, None).await;
         let dir = self.inner.downloads.path().to_owned();
         let before = files_in(&dir);
         self.mark_page().await;
-        self.click(&link, &format!("link \"{text}\"")).await;
+        self.click(&link, &format!("{kind} \"{text}\"")).await;
         let deadline = Instant::now() + PAGE_TIMEOUT;
         loop {
             let done: Vec<PathBuf> = files_in(&dir)
@@ -305,7 +314,7 @@ impl Browser {
                 panic!(
                     "{}",
                     self.failure(format!(
-                        "the link \"{text}\" opened a page (\"{heading}\") instead of downloading a file"
+                        "the {kind} \"{text}\" opened a page (\"{heading}\") instead of downloading a file"
                     ))
                     .await
                 );

@@ -12,12 +12,14 @@
 //! Read a journey first (`plan_journey.rs`); the helpers it calls are in `browser.rs`, the
 //! set-up in `harness.rs`, the checks in `checks.rs`.
 
+mod analyst_journey;
 mod browser;
 mod checks;
 mod harness;
 mod keyboard;
 
 mod harness_self_test;
+mod import_journey;
 mod pages;
 mod plan_journey;
 mod review_journey;
