@@ -277,6 +277,16 @@ async fn record_succession(
 ) -> AppResult<Response> {
     let mut tx = scope::begin(&state, &admin.0.scope()).await?;
     let mut errors = FieldErrors::default();
+    // Checked in the form's order, so the error summary lists them that way.
+    let predecessors = sqlx::query!(
+        "select icb_id, ods_code, name, valid_from, valid_to from icb where ods_code = any($1) order by name",
+        &form.predecessors
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if predecessors.is_empty() || predecessors.len() != form.predecessors.len() {
+        errors.add("predecessors", "Select the ICBs that were abolished");
+    }
     let successor = sqlx::query!(
         "select icb_id, ods_code, name, valid_from, valid_to from icb where ods_code = $1",
         form.successor.trim()
@@ -289,15 +299,6 @@ async fn record_succession(
     let effective = parse_date(&form.effective_from)
         .map_err(|m| errors.add("effective_from", m))
         .ok();
-    let predecessors = sqlx::query!(
-        "select icb_id, ods_code, name, valid_from, valid_to from icb where ods_code = any($1) order by name",
-        &form.predecessors
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    if predecessors.is_empty() || predecessors.len() != form.predecessors.len() {
-        errors.add("predecessors", "Select the ICBs that were abolished");
-    }
     if let (Some(successor), Some(effective)) = (&successor, effective) {
         if successor.valid_from > effective {
             errors.add(

@@ -108,6 +108,40 @@ async fn administrators_pages(pool: PgPool) {
         b.press_button("Filter").await;
         b.follow_every_error(&["from"]).await;
 
+        b.click_link("Home").await;
+        b.click_link("Manage organisations").await;
+        assert_eq!(b.heading().await, "Organisations");
+        b.press_button("Add ICB").await;
+        b.follow_every_error(&["ods_code", "name", "region", "valid_from"])
+            .await;
+        b.fill("ODS code", "QZZ").await;
+        b.fill("Name", "NHS South London Integrated Care Board")
+            .await;
+        b.select_option("Region", "London").await;
+        b.fill("First day of the ICB", "2026-04-01").await;
+        b.press_button("Add ICB").await;
+        assert_eq!(b.text("#notice p").await, "The ICB has been added.");
+        b.press_button("Record the change").await;
+        b.follow_every_error(&["predecessors", "successor", "effective_from"])
+            .await;
+        b.tick("NHS South East London Integrated Care Board (QKK)")
+            .await;
+        b.select_option(
+            "ICB that took over",
+            "NHS South London Integrated Care Board (QZZ)",
+        )
+        .await;
+        b.fill("Date the change took effect", "2026-04-01").await;
+        b.press_button("Record the change").await;
+        assert_eq!(b.text("#notice p").await, "The change has been recorded.");
+
+        b.click_link("Home").await;
+        b.click_link("Download data as CSV").await;
+        assert!(
+            b.has("#dataset-audit-log").await,
+            "administrators export the audit log"
+        );
+
         b.click_link(&admin.name).await;
         assert_eq!(b.heading().await, "Change your password");
         b.press_button("Change password").await;
@@ -139,6 +173,26 @@ async fn regional_and_national_views(pool: PgPool) {
         assert_eq!(b.heading().await, "2024/25 dashboard");
         b.click_link("Plan").await;
         assert_eq!(b.heading().await, "2024/25 plan");
+
+        // The roll-ups with no plans yet, a sorted column and the exports with a bad filter.
+        b.click_link("Home").await;
+        b.click_link("National roll-up").await;
+        assert_eq!(b.heading().await, "National roll-up, 2024/25");
+        b.click_link("2023/24").await;
+        b.click_link("North West").await;
+        assert_eq!(b.heading().await, "Regional roll-up, 2023/24");
+        b.click_link("% of target to date").await;
+        assert_eq!(
+            b.attribute("#icb-figures th[aria-sort]", "aria-sort")
+                .await
+                .as_deref(),
+            Some("descending")
+        );
+        b.click_link("Download this region's data as CSV").await;
+        assert_eq!(b.heading().await, "Download data as CSV");
+        b.fill("National opportunity number", "four").await;
+        b.press_button("Apply filters").await;
+        b.follow_every_error(&["opportunity"]).await;
 
         // What the role does not include is refused with the design system's error page.
         b.visit("/admin/users").await;
