@@ -100,24 +100,24 @@ async fn run() {
             "ICB dashboard",
             format!("/icbs/{ICB}/{YEAR}"),
             &editor,
-            DASHBOARD_SQL,
+            DASHBOARD_SQL.to_owned(),
         ),
         (
             "Regional roll-up",
             format!("/regions/{REGION}/{YEAR}"),
             &reviewer,
-            REGION_SQL,
+            format!("{REGION_SQL};\n{}", opportunities_sql(Some(REGION))),
         ),
         (
             "National roll-up",
             format!("/national/{YEAR}"),
             &analyst,
-            NATIONAL_SQL,
+            format!("{NATIONAL_SQL};\n{}", opportunities_sql(None)),
         ),
     ];
     for (name, path, cookie, sql) in pages {
         let http = time(PAGE_REQUESTS, || get_page(&client, &base, &path, cookie)).await;
-        let bare = time(PAGE_REQUESTS, || run_sql(&pool, sql)).await;
+        let bare = time(PAGE_REQUESTS, || run_sql(&pool, &sql)).await;
         print_row(name, &http, &bare);
     }
 
@@ -407,30 +407,7 @@ join icb i on i.icb_id = w.icb_id
 join opportunity o on o.opportunity_id = w.opportunity_id
 where i.region_id = (select region_id from region where ods_code = 'Y60')
   and p.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-  and w.removed_at is null;
-with latest as materialized (
-    select f.plan_id, f.latest_month from plan_figures f join icb i on i.icb_id = f.icb_id
-    where f.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-      and i.region_id = (select region_id from region where ods_code = 'Y60')
-),
-chosen as (
-    select w.workstream_id, w.icb_id, w.opportunity_id, w.annual_target_pence, w.rag, l.latest_month
-    from workstream w join latest l on l.plan_id = w.plan_id join icb i on i.icb_id = w.icb_id
-    where w.removed_at is null and w.opportunity_id is not null
-      and i.region_id = (select region_id from region where ods_code = 'Y60')
-)
-select o.number, count(c.workstream_id), sum(c.annual_target_pence), sum(m.target_to_date), sum(m.actual_to_date)
-from opportunity o
-left join chosen c on c.opportunity_id = o.opportunity_id
-left join lateral (
-    select sum(wm.planned_pence) filter (where wm.month <= c.latest_month) as target_to_date,
-           sum(wm.actual_pence) as actual_to_date
-    from workstream_month wm
-    where wm.workstream_id = c.workstream_id and wm.icb_id = c.icb_id
-      and wm.month >= '2025-04-01' and wm.month < '2026-04-01'
-) m on true
-where o.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-group by o.opportunity_id order by o.number";
+  and w.removed_at is null";
 
 const NATIONAL_SQL: &str = "
 select r.ods_code, count(i.icb_id), count(*) filter (where f.status = 'agreed'),
@@ -440,28 +417,38 @@ join icb i on i.region_id = r.region_id
      and i.valid_from <= '2026-03-31' and (i.valid_to is null or i.valid_to >= '2025-04-01')
 left join plan_figures f on f.icb_id = i.icb_id
      and f.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-group by grouping sets ((r.region_id, r.ods_code, r.name), ());
-with latest as materialized (
-    select plan_id, latest_month from plan_figures
-    where programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-),
-chosen as (
-    select w.workstream_id, w.icb_id, w.opportunity_id, w.annual_target_pence, w.rag, l.latest_month
-    from workstream w join latest l on l.plan_id = w.plan_id
-    where w.removed_at is null and w.opportunity_id is not null
-)
-select o.number, count(c.workstream_id), sum(c.annual_target_pence), sum(m.target_to_date), sum(m.actual_to_date)
-from opportunity o
-left join chosen c on c.opportunity_id = o.opportunity_id
-left join lateral (
-    select sum(wm.planned_pence) filter (where wm.month <= c.latest_month) as target_to_date,
-           sum(wm.actual_pence) as actual_to_date
-    from workstream_month wm
-    where wm.workstream_id = c.workstream_id and wm.icb_id = c.icb_id
-      and wm.month >= '2025-04-01' and wm.month < '2026-04-01'
-) m on true
-where o.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-group by o.opportunity_id order by o.number";
+group by grouping sets ((r.region_id, r.ods_code, r.name), ())";
+
+/// The opportunity table's query, for one region or (`None`) the nation.
+fn opportunities_sql(region: Option<&str>) -> String {
+    let region_filter = region.map_or_else(String::new, |code| {
+        format!("and i.region_id = (select region_id from region where ods_code = '{code}')")
+    });
+    format!(
+        "with latest as materialized (
+             select f.plan_id, f.latest_month from plan_figures f join icb i on i.icb_id = f.icb_id
+             where f.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
+               {region_filter}
+         ),
+         chosen as (
+             select w.workstream_id, w.icb_id, w.opportunity_id, w.annual_target_pence, w.rag, l.latest_month
+             from workstream w join latest l on l.plan_id = w.plan_id
+             where w.removed_at is null and w.opportunity_id is not null
+         )
+         select o.number, count(c.workstream_id), sum(c.annual_target_pence), sum(m.target_to_date), sum(m.actual_to_date)
+         from opportunity o
+         left join chosen c on c.opportunity_id = o.opportunity_id
+         left join lateral (
+             select sum(wm.planned_pence) filter (where wm.month <= c.latest_month) as target_to_date,
+                    sum(wm.actual_pence) as actual_to_date
+             from workstream_month wm
+             where wm.workstream_id = c.workstream_id and wm.icb_id = c.icb_id
+               and wm.month >= '2025-04-01' and wm.month < '2026-04-01'
+         ) m on true
+         where o.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
+         group by o.opportunity_id order by o.number"
+    )
+}
 
 const EXPORT_SQL: &str = "
 select y.starts_on, r.ods_code, i.ods_code, i.name, w.workstream_id, o.number,

@@ -3,6 +3,8 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
+use crate::domain::FinancialYear;
+
 /// Data the base layout needs on every page (the signed-in user, the form token, whether
 /// the data is the synthetic demo dataset).
 #[derive(Debug, Clone, Default)]
@@ -33,6 +35,31 @@ pub struct UserBadge {
     pub name: String,
     /// The role, in words.
     pub role_label: String,
+}
+
+/// A link in a programme-year switcher.
+#[derive(Debug, Clone)]
+pub struct YearLink {
+    pub label: String,
+    pub href: String,
+    pub current: bool,
+}
+
+/// The year switcher: every programme year (as given, newest first), linking to `href(year)`,
+/// the `current` one marked.
+pub fn year_links(
+    years: &[FinancialYear],
+    current: FinancialYear,
+    href: impl Fn(FinancialYear) -> String,
+) -> Vec<YearLink> {
+    years
+        .iter()
+        .map(|y| YearLink {
+            label: y.to_string(),
+            href: href(*y),
+            current: *y == current,
+        })
+        .collect()
 }
 
 /// The NHS-styled page for 404 and 500 answers.

@@ -36,14 +36,6 @@ pub fn short_icb_name(name: &str) -> &str {
         .unwrap_or(name)
 }
 
-/// A link to the same roll-up for another programme year.
-#[derive(Debug, Clone)]
-pub struct YearLink {
-    pub label: String,
-    pub href: String,
-    pub current: bool,
-}
-
 #[cfg(test)]
 mod tests {
     use super::short_icb_name;

@@ -10,6 +10,7 @@ use crate::auth::scope::IcbAccess;
 use crate::domain::FinancialYear;
 use crate::error::{AppError, AppResult};
 use crate::icbs::PlanStatus;
+use crate::page::{YearLink, year_links};
 
 /// A programme year as stored.
 #[derive(Debug, Clone)]
@@ -203,14 +204,6 @@ pub async fn reopen_if_agreed(conn: &mut PgConnection, plan_id: i32) -> sqlx::Re
     Ok(reopened == 1)
 }
 
-/// A link in the year switcher.
-#[derive(Debug, Clone)]
-pub struct YearLink {
-    pub label: String,
-    pub href: String,
-    pub current: bool,
-}
-
 /// What the top of every plan page shows: where you are and the year switcher.
 #[derive(Debug, Clone)]
 pub struct PlanHeader {
@@ -235,15 +228,9 @@ impl IcbYear {
             year_label: self.year.year.to_string(),
             year_slug: self.year.year.slug(),
             base_path: self.base_path(),
-            years: self
-                .years
-                .iter()
-                .map(|y| YearLink {
-                    label: y.to_string(),
-                    href: format!("/icbs/{}/{}{suffix}", self.icb.ods_code(), y.slug()),
-                    current: *y == self.year.year,
-                })
-                .collect(),
+            years: year_links(&self.years, self.year.year, |y| {
+                format!("/icbs/{}/{}{suffix}", self.icb.ods_code(), y.slug())
+            }),
             status: self.plan.as_ref().map(|p| p.status),
             year_open: self.year.open_for_editing,
         }

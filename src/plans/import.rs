@@ -30,7 +30,7 @@ use check::{COLUMNS, Change, Checked, Known, KnownMeasure, KnownWorkstream, MAX_
 
 use super::changes::{Changes, month_key, month_label};
 use super::context::IcbYear;
-use super::measures::show_value;
+use super::measures::{self, show_value};
 use super::plan_page;
 use super::workstreams;
 use crate::AppState;
@@ -605,18 +605,7 @@ async fn write_changes(
             .map_or("", |m| m.name.as_str());
         let mut diff = Changes::default();
         for (month, before, after) in &months {
-            sqlx::query!(
-                r#"
-                insert into measure_value (measure_id, icb_id, month, value) values ($1, $2, $3, $4)
-                on conflict (measure_id, month) do update set value = excluded.value
-                "#,
-                measure_id,
-                icb.icb_id(),
-                month,
-                after
-            )
-            .execute(&mut *tx)
-            .await?;
+            measures::save_value(&mut *tx, icb, measure_id, *month, *after).await?;
             diff.field(
                 format!("{name} {}", month_label(*month)),
                 before.map(show_value).unwrap_or_default(),

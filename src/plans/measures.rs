@@ -300,6 +300,29 @@ pub async fn add(
     .into_response())
 }
 
+/// Records a measure's value for a month (replacing one recorded before).
+pub async fn save_value(
+    conn: &mut PgConnection,
+    icb: &IcbAccess,
+    measure_id: i32,
+    month: NaiveDate,
+    value: f64,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"
+        insert into measure_value (measure_id, icb_id, month, value) values ($1, $2, $3, $4)
+        on conflict (measure_id, month) do update set value = excluded.value
+        "#,
+        measure_id,
+        icb.icb_id(),
+        month,
+        value
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn save_values(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -385,20 +408,7 @@ pub async fn save_values(
     }
     for (month, value) in &values {
         match value {
-            Some(v) => {
-                sqlx::query!(
-                    r#"
-                    insert into measure_value (measure_id, icb_id, month, value) values ($1, $2, $3, $4)
-                    on conflict (measure_id, month) do update set value = excluded.value
-                    "#,
-                    measure_id,
-                    ctx.icb.icb_id(),
-                    month,
-                    v
-                )
-                .execute(&mut *tx)
-                .await?;
-            }
+            Some(v) => save_value(&mut tx, &ctx.icb, measure_id, *month, *v).await?,
             None => {
                 sqlx::query!(
                     "delete from measure_value where icb_id = $1 and measure_id = $2 and month = $3",

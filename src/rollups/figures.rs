@@ -107,29 +107,46 @@ pub async fn region_icbs(
                 r.target_to_date,
                 r.actual_to_date,
             ),
-            rag: RagCounts {
-                red: r.rag_red.map_or(0, i64::from),
-                amber: r.rag_amber.map_or(0, i64::from),
-                green: r.rag_green.map_or(0, i64::from),
-                not_set: r.rag_not_set.map_or(0, i64::from),
-            },
+            rag: rag(
+                r.rag_red.map(i64::from),
+                r.rag_amber.map(i64::from),
+                r.rag_green.map(i64::from),
+                r.rag_not_set.map(i64::from),
+            ),
             latest_month: r.latest_month,
         })
         .collect())
 }
 
+/// A plan's (or a sum's) totals from the pence columns; a missing sum (no plan) is zero.
 fn totals(
-    annual: Option<i64>,
-    planned: Option<i64>,
-    to_date: Option<i64>,
-    actual: Option<i64>,
+    annual: impl Into<Option<i64>>,
+    planned: impl Into<Option<i64>>,
+    to_date: impl Into<Option<i64>>,
+    actual: impl Into<Option<i64>>,
 ) -> PlanTotals {
     let pence = |v: Option<i64>| Pence(v.unwrap_or(0));
     PlanTotals {
-        annual_target: pence(annual),
-        planned_total: pence(planned),
-        target_to_date: pence(to_date),
-        actual_to_date: pence(actual),
+        annual_target: pence(annual.into()),
+        planned_total: pence(planned.into()),
+        target_to_date: pence(to_date.into()),
+        actual_to_date: pence(actual.into()),
+    }
+}
+
+/// RAG counts from the count columns; a missing count (no plan) is zero.
+fn rag(
+    red: impl Into<Option<i64>>,
+    amber: impl Into<Option<i64>>,
+    green: impl Into<Option<i64>>,
+    not_set: impl Into<Option<i64>>,
+) -> RagCounts {
+    let count = |v: Option<i64>| v.unwrap_or(0);
+    RagCounts {
+        red: count(red.into()),
+        amber: count(amber.into()),
+        green: count(green.into()),
+        not_set: count(not_set.into()),
     }
 }
 
@@ -297,18 +314,13 @@ pub async fn opportunities(
             title: r.title,
             efficiency_focus: r.efficiency_focus,
             icbs_choosing: r.icbs,
-            totals: PlanTotals {
-                annual_target: Pence(r.annual_target),
-                planned_total: Pence(r.planned_total),
-                target_to_date: Pence(r.target_to_date),
-                actual_to_date: Pence(r.actual_to_date),
-            },
-            rag: RagCounts {
-                red: r.red,
-                amber: r.amber,
-                green: r.green,
-                not_set: r.not_set,
-            },
+            totals: totals(
+                r.annual_target,
+                r.planned_total,
+                r.target_to_date,
+                r.actual_to_date,
+            ),
+            rag: rag(r.red, r.amber, r.green, r.not_set),
         })
         .collect())
 }
@@ -393,18 +405,13 @@ pub async fn by_region(
             draft: r.draft,
             not_started: r.not_started,
             under_five: r.under_five,
-            totals: PlanTotals {
-                annual_target: Pence(r.annual_target),
-                planned_total: Pence(r.planned_total),
-                target_to_date: Pence(r.target_to_date),
-                actual_to_date: Pence(r.actual_to_date),
-            },
-            rag: RagCounts {
-                red: r.red,
-                amber: r.amber,
-                green: r.green,
-                not_set: r.not_set,
-            },
+            totals: totals(
+                r.annual_target,
+                r.planned_total,
+                r.target_to_date,
+                r.actual_to_date,
+            ),
+            rag: rag(r.red, r.amber, r.green, r.not_set),
         })
         .collect())
 }

@@ -5,14 +5,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 
-use super::YearLink;
 use super::figures::{self, Coverage, OpportunityFigures, RegionFigures, RollupYear};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, Tx};
 use crate::charts::{self, PercentBar, ReferenceLine};
 use crate::error::{AppError, AppResult};
-use crate::page::Layout;
+use crate::page::{Layout, YearLink, year_links};
 use crate::plans::MIN_NATIONAL_OPPORTUNITIES;
 use crate::plans::context::{all_years, landing_year};
 
@@ -101,14 +100,7 @@ async fn build(
         layout: user.layout(),
         year_label: year.year.to_string(),
         year_slug: year.year.slug(),
-        years: years
-            .iter()
-            .map(|y| YearLink {
-                label: y.to_string(),
-                href: format!("/national/{}", y.slug()),
-                current: *y == year.year,
-            })
-            .collect(),
+        years: year_links(&years, year.year, |y| format!("/national/{}", y.slug())),
         regions,
         total,
         opportunities,

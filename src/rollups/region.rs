@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use super::figures::{
     self, AwaitingReview, Coverage, IcbFigures, OpportunityFigures, RagCounts, RollupYear,
 };
+use super::short_icb_name;
 use super::sorting::{Column, Heading, Sort, SortQuery, headings, missing_last};
-use super::{YearLink, short_icb_name};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, RegionAccess};
@@ -19,7 +19,7 @@ use crate::charts::{self, PercentBar, ReferenceLine};
 use crate::domain::{Pence, PlanTotals, months_overdue};
 use crate::error::AppResult;
 use crate::icbs::PlanStatus;
-use crate::page::Layout;
+use crate::page::{Layout, YearLink, year_links};
 use crate::plans::MIN_NATIONAL_OPPORTUNITIES;
 use crate::plans::context::all_years;
 use crate::plans::workstreams::Rag;
@@ -259,14 +259,9 @@ pub async fn show(
         region_name: region.name().to_owned(),
         year_label: year.year.to_string(),
         year_slug: year.year.slug(),
-        years: years
-            .iter()
-            .map(|y| YearLink {
-                label: y.to_string(),
-                href: format!("/regions/{}/{}", region.ods_code(), y.slug()),
-                current: *y == year.year,
-            })
-            .collect(),
+        years: year_links(&years, year.year, |y| {
+            format!("/regions/{}/{}", region.ods_code(), y.slug())
+        }),
         headings: headings(&COLUMNS, sort, &path),
         agreed: rows
             .iter()
