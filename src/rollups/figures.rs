@@ -273,9 +273,7 @@ pub async fn opportunities(
                    l.latest_month
             from workstream w
             join latest l on l.plan_id = w.plan_id
-            join icb i on i.icb_id = w.icb_id
             where w.removed_at is null and w.opportunity_id is not null
-              and ($3::smallint is null or i.region_id = $3)
         )
         select o.number, o.title, o.efficiency_focus,
                count(c.workstream_id) as "icbs!",
