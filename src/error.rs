@@ -24,6 +24,9 @@ pub enum AppError {
     /// The request body is larger than the service accepts.
     #[error("request body too large")]
     TooLarge,
+    /// The service is at its limit for this kind of request (downloads); try again soon.
+    #[error("busy")]
+    Busy,
     /// Too many attempts from one address.
     #[error("too many requests")]
     TooManyRequests,
@@ -46,6 +49,7 @@ impl IntoResponse for AppError {
             AppError::TooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, ErrorPage::too_large()).into_response()
             }
+            AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, ErrorPage::busy()).into_response(),
             AppError::TooManyRequests => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorPage::too_many_requests(),

@@ -163,6 +163,9 @@ async fn download(
     if dataset.admin_only && user.role != Role::Admin {
         return Err(AppError::Forbidden);
     }
+    let Ok(slot) = state.export_slots().try_acquire_owned() else {
+        return Err(AppError::Busy);
+    };
     let mut tx = scope::begin(&state, &user.scope()).await?;
     let filters = match Filters::resolve(&state, &user, &mut tx, &query).await? {
         Ok(filters) => filters,
@@ -198,11 +201,17 @@ async fn download(
     let (mut sink, body) = csv_stream::channel();
     let file_name = format!("medopt-{}{}.csv", dataset.slug, filters.file_suffix());
     tokio::spawn(async move {
-        match datasets::write(&dataset, &mut tx, &filters, &mut sink).await {
-            Ok(()) => match sink.finish().await {
-                Ok(rows) => tracing::info!(dataset = dataset.slug, rows, "export sent"),
-                Err(_) => tracing::info!(dataset = dataset.slug, "export abandoned by the client"),
-            },
+        let written = datasets::write(&dataset, &mut tx, &filters, &mut sink).await;
+        // The rows are read: give back the connection and the slot before the last chunk goes
+        // out, so a client that starts its next download at once finds them free.
+        drop(tx);
+        drop(slot);
+        let sent = match written {
+            Ok(()) => sink.finish().await.map_err(datasets::ExportError::from),
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(rows) => tracing::info!(dataset = dataset.slug, rows, "export sent"),
             Err(datasets::ExportError::Disconnected(_)) => {
                 tracing::info!(dataset = dataset.slug, "export abandoned by the client");
             }

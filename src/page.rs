@@ -105,6 +105,17 @@ impl ErrorPage {
         }
     }
 
+    /// Too many downloads at once.
+    pub fn busy() -> Self {
+        Self {
+            layout: Layout::default(),
+            heading: "Too many downloads at the moment".into(),
+            message: "Other people are downloading data at the same time. Wait a minute and \
+                      try again."
+                .into(),
+        }
+    }
+
     /// A request (a file upload) over the size limit.
     pub fn too_large() -> Self {
         Self {

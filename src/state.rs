@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sqlx::PgPool;
+use tokio::sync::Semaphore;
 
 use crate::config::Config;
 
@@ -19,6 +20,7 @@ struct Inner {
     db: PgPool,
     config: Config,
     login_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    export_slots: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -27,11 +29,15 @@ impl AppState {
         let per_minute =
             NonZeroU32::new(config.login_attempts_per_minute).unwrap_or(NonZeroU32::MIN);
         let login_limiter = RateLimiter::keyed(Quota::per_minute(per_minute));
+        // A download holds a database connection while it streams: at most half the pool, so
+        // pages stay quick however many files are being downloaded.
+        let export_slots = Arc::new(Semaphore::new((config.db_pool_size as usize / 2).max(1)));
         Self {
             inner: Arc::new(Inner {
                 db,
                 config,
                 login_limiter,
+                export_slots,
             }),
         }
     }
@@ -45,6 +51,11 @@ impl AppState {
     /// The configuration the server was started with.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Permits for downloads streaming at once (see [`crate::exports`]).
+    pub fn export_slots(&self) -> Arc<Semaphore> {
+        self.inner.export_slots.clone()
     }
 
     /// Sign-in attempts per client address.

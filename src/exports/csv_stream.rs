@@ -18,6 +18,8 @@ use crate::domain::Pence;
 /// Roughly how many bytes go into one chunk of the response (a chunk can exceed it by the CSV
 /// writer's own 8 KiB buffer and one row).
 pub const CHUNK_BYTES: usize = 32 * 1024;
+/// How long a client may leave a chunk unread before the download is abandoned.
+const STALLED_CLIENT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Chunks waiting for the client, at most.
 const CHANNEL_CHUNKS: usize = 4;
 /// UTF-8 byte-order mark.
@@ -101,7 +103,7 @@ pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The client went away: stop producing rows.
+/// The client went away (or stopped reading): stop producing rows.
 #[derive(Debug, thiserror::Error)]
 #[error("the client stopped reading the export")]
 pub struct Disconnected;
@@ -195,10 +197,11 @@ impl CsvSink {
         if chunk.is_empty() {
             return Ok(());
         }
-        self.sender
-            .send(Bytes::from(chunk))
-            .await
-            .map_err(|_| Disconnected)
+        // A client that stops reading gives up its database connection after a while.
+        match tokio::time::timeout(STALLED_CLIENT, self.sender.send(Bytes::from(chunk))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(Disconnected),
+        }
     }
 
     /// Sends what is left. Dropping the sink ends the body.

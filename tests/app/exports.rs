@@ -371,23 +371,23 @@ async fn a_compressed_export_arrives_whole(pool: PgPool) {
     assert!(bytes.len() > 100);
 }
 
-#[sqlx::test]
-async fn a_large_export_streams_in_bounded_chunks(pool: PgPool) {
-    let app = TestApp::new(pool).await;
-    // 42 ICBs × 2 years × 12 workstreams × 12 months = 12,096 rows, then ×10 workstreams more.
+/// Every ICB with a plan in every programme year, `per_plan` local priorities each and twelve
+/// months of figures for each: the rows of a big monthly-savings export, planted in bulk.
+async fn plant_many(pool: &PgPool, per_plan: i32) -> i64 {
     sqlx::query(
         "insert into plan (icb_id, programme_year_id, status)
          select icb_id, programme_year_id, 'agreed' from icb, programme_year",
     )
-    .execute(&app.pool)
+    .execute(pool)
     .await
     .unwrap();
     sqlx::query(
         "insert into workstream (icb_id, plan_id, title, annual_target_pence)
          select p.icb_id, p.plan_id, 'Local priority ' || n, 1200000
-         from plan p, generate_series(1, 120) n",
+         from plan p, generate_series(1, $1) n",
     )
-    .execute(&app.pool)
+    .bind(per_plan)
+    .execute(pool)
     .await
     .unwrap();
     sqlx::query(
@@ -396,13 +396,20 @@ async fn a_large_export_streams_in_bounded_chunks(pool: PgPool) {
          from workstream w join plan p using (plan_id) join programme_year y using (programme_year_id),
               generate_series(0, 11) m",
     )
-    .execute(&app.pool)
+    .execute(pool)
     .await
     .unwrap();
-    let rows: i64 = sqlx::query_scalar("select count(*) from workstream_month")
-        .fetch_one(&app.pool)
+    sqlx::query_scalar("select count(*) from workstream_month")
+        .fetch_one(pool)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn a_large_export_streams_in_bounded_chunks(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    // 42 ICBs × 2 years × 120 workstreams × 12 months.
+    let rows = plant_many(&app.pool, 120).await;
     assert_eq!(rows, 42 * 2 * 120 * 12);
     let analyst = app.user(Role::NationalAnalyst, None).await;
     let browser = app.login_as(&analyst).await;
@@ -415,4 +422,43 @@ async fn a_large_export_streams_in_bounded_chunks(pool: PgPool) {
         largest <= CHUNK_BYTES + 16 * 1024,
         "largest frame {largest} bytes"
     );
+}
+
+#[sqlx::test]
+async fn downloads_beyond_the_limit_are_asked_to_wait(pool: PgPool) {
+    // Each streaming download holds a database connection: at most half the pool (here 2 of
+    // 5) stream at once, so pages keep their connections.
+    let app = TestApp::new(pool).await;
+    plant_many(&app.pool, 12).await; // about 1 MB: more than the few chunks that wait unread
+    let analyst = app.user(Role::NationalAnalyst, None).await;
+    let mut browser = app.login_as(&analyst).await;
+    let open = |browser: &Browser<'_>| {
+        Request::get("/exports/monthly-savings.csv")
+            .header("cookie", browser.cookie.clone().unwrap())
+            .body(Body::empty())
+            .unwrap()
+    };
+    // Two downloads that nobody reads yet.
+    let first = app.unbuffered(open(&browser)).await;
+    let second = app.unbuffered(open(&browser)).await;
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let third = browser.get("/exports/monthly-savings.csv").await;
+    assert_eq!(third.status, 503);
+    assert_eq!(third.h1(), "Too many downloads at the moment");
+    // When one is abandoned its slot comes back.
+    drop(first);
+    let mut status = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let response = app.unbuffered(open(&browser)).await;
+        status = response.status().as_u16();
+        if status == 200 {
+            break;
+        }
+    }
+    assert_eq!(status, 200);
+    drop(second);
 }
