@@ -48,6 +48,17 @@ pub struct RagCounts {
     pub not_set: i64,
 }
 
+impl std::iter::Sum for RagCounts {
+    fn sum<I: Iterator<Item = RagCounts>>(iter: I) -> RagCounts {
+        iter.fold(RagCounts::default(), |acc, r| RagCounts {
+            red: acc.red + r.red,
+            amber: acc.amber + r.amber,
+            green: acc.green + r.green,
+            not_set: acc.not_set + r.not_set,
+        })
+    }
+}
+
 /// One ICB's row of a region's roll-up for a year.
 #[derive(Debug, Clone)]
 pub struct IcbFigures {

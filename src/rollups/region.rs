@@ -5,7 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::figures::{
     self, AwaitingReview, Coverage, IcbFigures, OpportunityFigures, RagCounts, RollupYear,
@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, RegionAccess};
 use crate::charts::{self, PercentBar, ReferenceLine};
-use crate::domain::{Pence, PlanTotals, months_overdue};
+use crate::domain::{FinancialYear, Pence, PlanTotals, months_overdue};
 use crate::error::AppResult;
 use crate::icbs::PlanStatus;
 use crate::page::{Layout, YearLink, year_links};
@@ -92,6 +92,23 @@ pub struct IcbRow {
 }
 
 impl IcbRow {
+    fn new(f: IcbFigures, year: FinancialYear, today: NaiveDate) -> Self {
+        let planned = f.status.is_some();
+        IcbRow {
+            short_name: short_icb_name(&f.name).to_owned(),
+            href: format!("/icbs/{}/{}", f.ods_code, year.slug()),
+            percent: f.totals.percent_of_target(),
+            forecast: f.totals.forecast_outturn(),
+            months_overdue: if planned {
+                months_overdue(year, f.latest_month, today)
+            } else {
+                0
+            },
+            under_minimum: planned && f.national_chosen < MIN_NATIONAL_OPPORTUNITIES as i64,
+            f,
+        }
+    }
+
     /// "Mar 2025", or "None yet".
     pub fn latest_month(&self) -> String {
         self.f
@@ -228,28 +245,10 @@ pub async fn show(
     let today = crate::clock::today();
     let mut rows: Vec<IcbRow> = icbs
         .into_iter()
-        .map(|f| IcbRow {
-            short_name: short_icb_name(&f.name).to_owned(),
-            href: format!("/icbs/{}/{}", f.ods_code, year.year.slug()),
-            percent: f.totals.percent_of_target(),
-            forecast: f.totals.forecast_outturn(),
-            months_overdue: if f.status.is_some() {
-                months_overdue(year.year, f.latest_month, today)
-            } else {
-                0
-            },
-            under_minimum: f.status.is_some()
-                && f.national_chosen < MIN_NATIONAL_OPPORTUNITIES as i64,
-            f,
-        })
+        .map(|f| IcbRow::new(f, year.year, today))
         .collect();
     let totals: PlanTotals = rows.iter().map(|r| r.f.totals).sum();
-    let totals_rag = rows.iter().fold(RagCounts::default(), |acc, r| RagCounts {
-        red: acc.red + r.f.rag.red,
-        amber: acc.amber + r.f.rag.amber,
-        green: acc.green + r.f.rag.green,
-        not_set: acc.not_set + r.f.rag.not_set,
-    });
+    let totals_rag: RagCounts = rows.iter().map(|r| r.f.rag).sum();
     let chart = chart(&rows, totals, national_percent, &region, &year);
     let (columns, matrix) = matrix(&rows, &catalogue, &choices);
     sort_rows(&mut rows, sort);
