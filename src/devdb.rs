@@ -486,6 +486,17 @@ impl LocalPostgres {
     }
 }
 
+/// For test binaries, before any test runs: unless `DATABASE_URL` is set, starts (or reuses)
+/// the private test cluster and returns the URL `#[sqlx::test]` should use. The cluster stays
+/// running for the next run, like a service would.
+pub fn test_database_url() -> Result<Option<String>, Error> {
+    if std::env::var_os("DATABASE_URL").is_some() {
+        return Ok(None);
+    }
+    let cluster = LocalPostgres::start(&Options::for_tests()?)?;
+    Ok(Some(cluster.url("postgres")))
+}
+
 /// Stops the cluster described by `opts` if it is running, whoever started it. Blocking.
 pub fn stop(opts: &Options) -> Result<(), Error> {
     LocalPostgres::new(opts)?.stop()

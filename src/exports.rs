@@ -91,35 +91,21 @@ async fn exports_page(
         .into_iter()
         .map(|y| (y.slug(), y.to_string()))
         .collect();
+    // What each role can narrow its downloads to: national roles a region or an ICB, a
+    // region's reviewers one of its ICBs, ICB users nothing (theirs is one ICB already).
     let scope = user.scope();
-    let (region_filter, icb_region) = match scope {
-        Scope::National => (None, None),
-        Scope::Region { region_id } => (Some(region_id), Some(region_id)),
-        Scope::Icb { .. } | Scope::Nothing => (Some(-1), None),
-    };
-    let regions = sqlx::query!(
-        "select ods_code, name from region where $1::smallint is null or region_id = $1 order by name",
-        region_filter
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|r| (r.ods_code, r.name))
-    .collect();
-    let icbs = match scope {
-        Scope::Icb { .. } | Scope::Nothing => Vec::new(),
-        _ => sqlx::query!(
-            "select ods_code, name from icb where $1::smallint is null or region_id = $1 order by name",
-            icb_region
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| {
-            let label = format!("{} ({})", r.name, r.ods_code);
-            (r.ods_code, label)
-        })
-        .collect(),
+    let (regions, icbs) = match scope {
+        Scope::National => (
+            sqlx::query!("select ods_code, name from region order by name")
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .map(|r| (r.ods_code, r.name))
+                .collect(),
+            icb_choices(conn, None).await?,
+        ),
+        Scope::Region { region_id } => (Vec::new(), icb_choices(conn, Some(region_id)).await?),
+        Scope::Icb { .. } | Scope::Nothing => (Vec::new(), Vec::new()),
     };
     let coverage = match scope {
         Scope::National => "every ICB in England".to_owned(),
@@ -148,6 +134,26 @@ async fn exports_page(
         icbs,
         coverage,
     })
+}
+
+/// `(ODS code, "Name (code)")` of every ICB, or of one region's.
+async fn icb_choices(
+    conn: &mut sqlx::PgConnection,
+    region_id: Option<i16>,
+) -> sqlx::Result<Vec<(String, String)>> {
+    let rows = sqlx::query!(
+        "select ods_code, name from icb where $1::smallint is null or region_id = $1 order by name",
+        region_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let label = format!("{} ({})", r.name, r.ods_code);
+            (r.ods_code, label)
+        })
+        .collect())
 }
 
 async fn download(

@@ -14,7 +14,7 @@ mod national;
 mod region;
 mod sorting;
 
-pub use figures::{Coverage, RollupYear};
+pub use figures::Coverage;
 
 use crate::routes::{Access, Routes};
 

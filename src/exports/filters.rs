@@ -11,6 +11,7 @@ use crate::auth::scope::{IcbAccess, RegionAccess, Scope};
 use crate::domain::FinancialYear;
 use crate::error::AppResult;
 use crate::forms::FieldErrors;
+use crate::plans::context::PlanYear;
 
 /// The filters as typed in the query string.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -77,24 +78,16 @@ impl Filters {
         };
         let year = query.year.trim();
         if !year.is_empty() {
-            let parsed = FinancialYear::parse(year).ok();
-            let id = match parsed {
-                Some(y) => {
-                    sqlx::query_scalar!(
-                        "select programme_year_id from programme_year where starts_on = $1",
-                        y.starts_on()
-                    )
-                    .fetch_optional(&mut *conn)
-                    .await?
-                }
-                None => None,
+            let found = match FinancialYear::parse(year) {
+                Ok(y) => PlanYear::find(&mut *conn, y).await?,
+                Err(_) => None,
             };
-            match (parsed, id) {
-                (Some(y), Some(id)) => {
-                    filters.year = Some(y);
-                    filters.programme_year_id = Some(id);
+            match found {
+                Some(found) => {
+                    filters.year = Some(found.year);
+                    filters.programme_year_id = Some(found.programme_year_id);
                 }
-                _ => errors.add("year", "Select a programme year, like 2024/25"),
+                None => errors.add("year", "Select a programme year, like 2024/25"),
             }
         }
         let region = query.region.trim();

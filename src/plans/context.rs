@@ -20,6 +20,29 @@ pub struct PlanYear {
     pub open_for_editing: bool,
 }
 
+impl PlanYear {
+    /// The programme year `year`, if there is one.
+    pub async fn find(conn: &mut PgConnection, year: FinancialYear) -> sqlx::Result<Option<Self>> {
+        let row = sqlx::query!(
+            "select programme_year_id, open_for_editing from programme_year where starts_on = $1",
+            year.starts_on()
+        )
+        .fetch_optional(conn)
+        .await?;
+        Ok(row.map(|r| PlanYear {
+            programme_year_id: r.programme_year_id,
+            year,
+            open_for_editing: r.open_for_editing,
+        }))
+    }
+
+    /// The programme year named in a path (`2024-25`), or 404.
+    pub async fn from_slug(conn: &mut PgConnection, slug: &str) -> AppResult<Self> {
+        let year = FinancialYear::parse(slug).map_err(|_| AppError::NotFound)?;
+        Self::find(conn, year).await?.ok_or(AppError::NotFound)
+    }
+}
+
 /// An ICB's plan for a year.
 #[derive(Debug, Clone)]
 pub struct PlanRecord {
@@ -52,19 +75,7 @@ impl IcbYear {
         slug: &str,
     ) -> AppResult<Self> {
         let icb = IcbAccess::check(state, user, conn, code).await?;
-        let year = FinancialYear::parse(slug).map_err(|_| AppError::NotFound)?;
-        let row = sqlx::query!(
-            "select programme_year_id, open_for_editing from programme_year where starts_on = $1",
-            year.starts_on()
-        )
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-        let year = PlanYear {
-            programme_year_id: row.programme_year_id,
-            year,
-            open_for_editing: row.open_for_editing,
-        };
+        let year = PlanYear::from_slug(conn, slug).await?;
         let plan = find_plan(conn, &icb, &year).await?;
         let years = all_years(conn).await?;
         Ok(Self {

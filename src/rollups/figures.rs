@@ -9,35 +9,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use crate::auth::scope::{NationalAccess, RegionAccess};
-use crate::domain::{FinancialYear, Pence, PlanTotals};
-use crate::error::{AppError, AppResult};
+use crate::domain::{Pence, PlanTotals};
 use crate::icbs::PlanStatus;
+use crate::plans::context::PlanYear;
 use crate::plans::workstreams::Rag;
-
-/// A programme year as the roll-ups need it.
-#[derive(Debug, Clone, Copy)]
-pub struct RollupYear {
-    pub programme_year_id: i16,
-    pub year: FinancialYear,
-}
-
-impl RollupYear {
-    /// The programme year `slug` (`2024-25`), or 404.
-    pub async fn find(conn: &mut PgConnection, slug: &str) -> AppResult<Self> {
-        let year = FinancialYear::parse(slug).map_err(|_| AppError::NotFound)?;
-        let programme_year_id = sqlx::query_scalar!(
-            "select programme_year_id from programme_year where starts_on = $1",
-            year.starts_on()
-        )
-        .fetch_optional(conn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-        Ok(Self {
-            programme_year_id,
-            year,
-        })
-    }
-}
 
 /// Workstreams by RAG status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -79,7 +54,7 @@ pub struct IcbFigures {
 pub async fn region_icbs(
     conn: &mut PgConnection,
     region: &RegionAccess,
-    year: &RollupYear,
+    year: &PlanYear,
 ) -> sqlx::Result<Vec<IcbFigures>> {
     let rows = sqlx::query!(
         r#"
@@ -174,7 +149,7 @@ pub struct AwaitingReview {
 pub async fn review_queue(
     conn: &mut PgConnection,
     region: &RegionAccess,
-    year: &RollupYear,
+    year: &PlanYear,
 ) -> sqlx::Result<Vec<AwaitingReview>> {
     sqlx::query_as!(
         AwaitingReview,
@@ -204,7 +179,7 @@ pub struct MatrixCell {
 pub async fn region_choices(
     conn: &mut PgConnection,
     region: &RegionAccess,
-    year: &RollupYear,
+    year: &PlanYear,
 ) -> sqlx::Result<Vec<MatrixCell>> {
     sqlx::query_as!(
         MatrixCell,
@@ -270,7 +245,7 @@ impl Coverage<'_> {
 pub async fn opportunities(
     conn: &mut PgConnection,
     coverage: Coverage<'_>,
-    year: &RollupYear,
+    year: &PlanYear,
 ) -> sqlx::Result<Vec<OpportunityFigures>> {
     let rows = sqlx::query!(
         r#"
@@ -334,20 +309,6 @@ pub async fn opportunities(
         .collect())
 }
 
-/// The national opportunities of a year, for the matrix's columns.
-pub async fn catalogue(
-    conn: &mut PgConnection,
-    year: &RollupYear,
-) -> sqlx::Result<Vec<(i16, Option<String>)>> {
-    let rows = sqlx::query!(
-        "select number, title from opportunity where programme_year_id = $1 order by number",
-        year.programme_year_id
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.number, r.title)).collect())
-}
-
 /// One region's row of the national roll-up, or the nation's (`region` is `None`).
 #[derive(Debug, Clone)]
 pub struct RegionFigures {
@@ -368,7 +329,7 @@ pub struct RegionFigures {
 pub async fn by_region(
     conn: &mut PgConnection,
     _scope: &NationalAccess,
-    year: &RollupYear,
+    year: &PlanYear,
     min_national: i64,
 ) -> sqlx::Result<Vec<RegionFigures>> {
     let rows = sqlx::query!(

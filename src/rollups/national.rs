@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 
-use super::figures::{self, Coverage, OpportunityFigures, RegionFigures, RollupYear};
+use super::figures::{self, Coverage, OpportunityFigures, RegionFigures};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, Tx};
@@ -13,7 +13,7 @@ use crate::charts::{self, PercentBar, ReferenceLine};
 use crate::error::{AppError, AppResult};
 use crate::page::{Layout, YearLink, year_links};
 use crate::plans::MIN_NATIONAL_OPPORTUNITIES;
-use crate::plans::context::{all_years, landing_year};
+use crate::plans::context::{PlanYear, all_years, landing_year};
 
 /// One region's row (or the nation's).
 pub struct RegionRow {
@@ -57,7 +57,10 @@ pub async fn latest(
     let year = landing_year(&mut tx, crate::clock::today())
         .await?
         .ok_or(AppError::NotFound)?;
-    build(tx, &user, &national, &year.slug()).await
+    let year = PlanYear::find(&mut tx, year)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    build(tx, &user, &national, year).await
 }
 
 pub async fn show(
@@ -66,17 +69,17 @@ pub async fn show(
     Path(slug): Path<String>,
 ) -> AppResult<NationalRollupPage> {
     let national = NationalAccess::check(&state, &user, "/national").await?;
-    let tx = scope::begin(&state, &user.scope()).await?;
-    build(tx, &user, &national, &slug).await
+    let mut tx = scope::begin(&state, &user.scope()).await?;
+    let year = PlanYear::from_slug(&mut tx, &slug).await?;
+    build(tx, &user, &national, year).await
 }
 
 async fn build(
     mut tx: Tx,
     user: &CurrentUser,
     national: &NationalAccess,
-    slug: &str,
+    year: PlanYear,
 ) -> AppResult<NationalRollupPage> {
-    let year = RollupYear::find(&mut tx, slug).await?;
     let min = MIN_NATIONAL_OPPORTUNITIES as i64;
     let mut regions: Vec<RegionRow> = figures::by_region(&mut tx, national, &year, min)
         .await?
@@ -109,7 +112,7 @@ async fn build(
     })
 }
 
-fn chart(regions: &[RegionRow], total: Option<&RegionRow>, year: &RollupYear) -> String {
+fn chart(regions: &[RegionRow], total: Option<&RegionRow>, year: &PlanYear) -> String {
     let bars: Vec<PercentBar> = regions
         .iter()
         .map(|r| PercentBar {

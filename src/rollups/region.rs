@@ -7,9 +7,7 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::figures::{
-    self, AwaitingReview, Coverage, IcbFigures, OpportunityFigures, RagCounts, RollupYear,
-};
+use super::figures::{self, AwaitingReview, Coverage, IcbFigures, OpportunityFigures, RagCounts};
 use super::short_icb_name;
 use super::sorting::{Column, Heading, Sort, SortQuery, headings, missing_last};
 use crate::AppState;
@@ -21,7 +19,7 @@ use crate::error::AppResult;
 use crate::icbs::PlanStatus;
 use crate::page::{Layout, YearLink, year_links};
 use crate::plans::MIN_NATIONAL_OPPORTUNITIES;
-use crate::plans::context::all_years;
+use crate::plans::context::{PlanYear, all_years};
 use crate::plans::workstreams::Rag;
 
 /// The ICB table's sortable columns.
@@ -139,7 +137,8 @@ impl QueueRow {
 pub struct MatrixColumn {
     pub number: i16,
     pub title: String,
-    pub choosing: usize,
+    /// The region's ICBs that chose it (from the opportunity figures).
+    pub choosing: i64,
 }
 
 /// One cell: what the ICB did with the opportunity.
@@ -150,6 +149,7 @@ pub struct MatrixCell {
     pub short: &'static str,
     /// What it means, for screen readers and the tooltip.
     pub long: &'static str,
+    pub chosen: bool,
 }
 
 impl MatrixCell {
@@ -161,7 +161,12 @@ impl MatrixCell {
             Some(Some(Rag::Amber)) => ("app-matrix__cell--amber", "A", "Chosen, amber"),
             Some(Some(Rag::Green)) => ("app-matrix__cell--green", "G", "Chosen, green"),
         };
-        Self { class, short, long }
+        Self {
+            class,
+            short,
+            long,
+            chosen: chosen.is_some(),
+        }
     }
 
     /// Every kind of cell, for the legend.
@@ -221,11 +226,10 @@ pub async fn show(
 ) -> AppResult<RegionRollupPage> {
     let mut tx = scope::begin(&state, &user.scope()).await?;
     let region = RegionAccess::check(&state, &user, &mut tx, &code).await?;
-    let year = RollupYear::find(&mut tx, &slug).await?;
+    let year = PlanYear::from_slug(&mut tx, &slug).await?;
     let icbs = figures::region_icbs(&mut tx, &region, &year).await?;
     let queue = figures::review_queue(&mut tx, &region, &year).await?;
     let choices = figures::region_choices(&mut tx, &region, &year).await?;
-    let catalogue = figures::catalogue(&mut tx, &year).await?;
     let opportunities = figures::opportunities(&mut tx, Coverage::Region(&region), &year).await?;
     let national_percent = match NationalAccess::of(&user) {
         Some(national) => {
@@ -250,7 +254,7 @@ pub async fn show(
     let totals: PlanTotals = rows.iter().map(|r| r.f.totals).sum();
     let totals_rag: RagCounts = rows.iter().map(|r| r.f.rag).sum();
     let chart = chart(&rows, totals, national_percent, &region, &year);
-    let (columns, matrix) = matrix(&rows, &catalogue, &choices);
+    let (columns, matrix) = matrix(&rows, &opportunities, &choices);
     sort_rows(&mut rows, sort);
     Ok(RegionRollupPage {
         layout: user.layout(),
@@ -329,7 +333,7 @@ fn chart(
     totals: PlanTotals,
     national_percent: Option<i64>,
     region: &RegionAccess,
-    year: &RollupYear,
+    year: &PlanYear,
 ) -> String {
     let bars: Vec<PercentBar> = rows
         .iter()
@@ -374,7 +378,7 @@ fn chart(
 /// ICBs chose each) and its rows (the ICBs in name order).
 fn matrix(
     rows: &[IcbRow],
-    catalogue: &[(i16, Option<String>)],
+    opportunities: &[OpportunityFigures],
     choices: &[figures::MatrixCell],
 ) -> (Vec<MatrixColumn>, Vec<MatrixRow>) {
     let choice = |ods: &str, number: i16| {
@@ -388,26 +392,26 @@ fn matrix(
     let matrix: Vec<MatrixRow> = by_name
         .into_iter()
         .map(|r| {
-            let cells: Vec<MatrixCell> = catalogue
+            let cells: Vec<MatrixCell> = opportunities
                 .iter()
-                .map(|(number, _)| MatrixCell::of(choice(&r.f.ods_code, *number)))
+                .map(|o| MatrixCell::of(choice(&r.f.ods_code, o.number)))
                 .collect();
             MatrixRow {
                 short_name: r.short_name.clone(),
-                chosen: cells.iter().filter(|c| c.short != "–").count(),
+                chosen: cells.iter().filter(|c| c.chosen).count(),
                 cells,
             }
         })
         .collect();
-    let columns = catalogue
+    let columns = opportunities
         .iter()
-        .enumerate()
-        .map(|(i, (number, title))| MatrixColumn {
-            number: *number,
-            title: title
+        .map(|o| MatrixColumn {
+            number: o.number,
+            title: o
+                .title
                 .clone()
                 .unwrap_or_else(|| "Title to be confirmed".into()),
-            choosing: matrix.iter().filter(|r| r.cells[i].short != "–").count(),
+            choosing: o.icbs_choosing,
         })
         .collect();
     (columns, matrix)

@@ -29,12 +29,10 @@ mod workstream_journey;
 /// point `#[sqlx::test]` at it (as in `tests/app/common.rs`).
 #[ctor::ctor(unsafe)]
 fn test_database() {
-    if std::env::var_os("DATABASE_URL").is_some() {
-        return;
-    }
-    let options = medopt::devdb::Options::for_tests().expect("test cluster options");
-    let cluster = medopt::devdb::LocalPostgres::start(&options)
+    let url = medopt::devdb::test_database_url()
         .unwrap_or_else(|e| panic!("could not start the test PostgreSQL cluster: {e}"));
-    // SAFETY: constructors run before `main`, while the process has a single thread.
-    unsafe { std::env::set_var("DATABASE_URL", cluster.url("postgres")) };
+    if let Some(url) = url {
+        // SAFETY: constructors run before `main`, while the process has a single thread.
+        unsafe { std::env::set_var("DATABASE_URL", url) };
+    }
 }
