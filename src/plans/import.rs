@@ -20,7 +20,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
-use chrono::NaiveDate;
+use chrono::{Months, NaiveDate};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -37,7 +37,7 @@ use crate::AppState;
 use crate::audit::{self, AuditEvent};
 use crate::auth::CurrentUser;
 use crate::auth::scope::{IcbAccess, Tx};
-use crate::domain::Pence;
+use crate::domain::{FinancialYear, Pence};
 use crate::error::{AppError, AppResult};
 use crate::exports::neutralise;
 use crate::forms::{FieldErrors, FormFields};
@@ -107,18 +107,30 @@ async fn open_for_edit(
     Ok((tx, ctx))
 }
 
-fn page(user: &CurrentUser, ctx: &IcbYear) -> ImportPage {
+/// The months of `year` that have started, latest first: the months a template can be for.
+fn started_months(year: FinancialYear) -> Vec<NaiveDate> {
     let this_month = crate::clock::this_month();
-    let months: Vec<NaiveDate> = ctx
-        .year
-        .year
-        .months()
+    year.months()
         .into_iter()
         .filter(|m| *m <= this_month)
         .rev()
-        .collect();
-    // The month most likely being reported: last month, if it is in the year.
-    let default = months.get(1).or(months.first()).copied();
+        .collect()
+}
+
+/// The month most likely being reported: last month, or the year's latest month if the year
+/// ended before that.
+fn default_month(year: FinancialYear) -> Option<NaiveDate> {
+    let started = started_months(year);
+    let last_month = crate::clock::this_month() - Months::new(1);
+    started
+        .iter()
+        .find(|m| **m <= last_month)
+        .or(started.first())
+        .copied()
+}
+
+fn page(user: &CurrentUser, ctx: &IcbYear) -> ImportPage {
+    let months = started_months(ctx.year.year);
     ImportPage {
         layout: user.layout(),
         header: ctx.header("/import"),
@@ -126,7 +138,9 @@ fn page(user: &CurrentUser, ctx: &IcbYear) -> ImportPage {
             .iter()
             .map(|m| (month_key(*m), month_label(*m)))
             .collect(),
-        selected_month: default.map(month_key).unwrap_or_default(),
+        selected_month: default_month(ctx.year.year)
+            .map(month_key)
+            .unwrap_or_default(),
         errors: FieldErrors::default(),
         problems: Vec::new(),
         more_problems: false,
@@ -249,11 +263,11 @@ pub async fn template(
     let (mut tx, ctx) = open_for_edit(&state, &user, &code, &year).await?;
     let plan = ctx.require_plan()?;
     // With no month, the one the page offers first (normally last month).
-    let month = query
-        .month
-        .unwrap_or_else(|| page(&user, &ctx).selected_month);
-    let month = super::changes::parse_month_key(&month)
-        .filter(|m| ctx.year.year.contains_month(*m) && *m <= crate::clock::this_month());
+    let month = match query.month {
+        Some(key) => super::changes::parse_month_key(&key)
+            .filter(|m| started_months(ctx.year.year).contains(m)),
+        None => default_month(ctx.year.year),
+    };
     let Some(month) = month else {
         let mut page = page(&user, &ctx);
         page.errors.add(
