@@ -44,7 +44,7 @@ async fn run() {
     let pool = fresh_database().await;
     println!("== loading the national-scale dataset");
     let started = Instant::now();
-    let today = medopt::clock::today();
+    let today = medopt::clock::Clock::system().today();
     let report = demo::load(&pool, &DemoSpec::national_scale(), today)
         .await
         .unwrap();

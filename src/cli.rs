@@ -176,7 +176,12 @@ async fn demo(config: Config) -> anyhow::Result<()> {
     let db = Database::open(&config).await?;
     let result = async {
         prepare(&db).await?;
-        let report = demo::load(&db.pool, &DemoSpec::demo(), crate::clock::today()).await?;
+        let report = demo::load(
+            &db.pool,
+            &DemoSpec::demo(),
+            crate::clock::Clock::system().today(),
+        )
+        .await?;
         print_demo_report(&report, &config);
         Ok(())
     }

@@ -1,16 +1,36 @@
-//! Today's date, in one place: figures that depend on it (months overdue, which months can
-//! have actuals yet) read it here. NHS reporting runs on UK dates; the difference from UTC
-//! is at most an hour, which does not matter at a monthly grain.
+//! Today's date, in one place and carried in [`crate::AppState`]: figures that depend on it
+//! (months overdue, which months can have actuals yet, the reporting month) read it from the
+//! state, so tests can fix the date and check the figures of any day. NHS reporting runs on UK
+//! dates; the difference from UTC is at most an hour, which does not matter at a monthly grain.
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 
-/// Today (UTC).
-pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
+use crate::domain::Month;
+
+/// Where "today" comes from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Clock {
+    fixed: Option<NaiveDate>,
 }
 
-/// The first day of the current month.
-pub fn this_month() -> NaiveDate {
-    let today = today();
-    today.with_day(1).unwrap_or(today)
+impl Clock {
+    /// The system clock (UTC).
+    pub fn system() -> Self {
+        Self { fixed: None }
+    }
+
+    /// A clock stopped at `today` (tests, benchmarks, reports "as at" a date).
+    pub fn fixed(today: NaiveDate) -> Self {
+        Self { fixed: Some(today) }
+    }
+
+    /// Today.
+    pub fn today(&self) -> NaiveDate {
+        self.fixed.unwrap_or_else(|| Utc::now().date_naive())
+    }
+
+    /// The current month.
+    pub fn this_month(&self) -> Month {
+        Month::containing(self.today())
+    }
 }

@@ -18,6 +18,9 @@ pub enum AppError {
     /// The caller's role does not include this action (the object itself is in scope).
     #[error("forbidden")]
     Forbidden,
+    /// A request the service cannot read (a form that does not fit its fields).
+    #[error("bad request")]
+    BadRequest,
     /// A state-changing request without a valid form token.
     #[error("missing or invalid form token")]
     CsrfRejected,
@@ -43,6 +46,9 @@ impl IntoResponse for AppError {
         match self {
             AppError::NotFound => (StatusCode::NOT_FOUND, ErrorPage::not_found()).into_response(),
             AppError::Forbidden => (StatusCode::FORBIDDEN, ErrorPage::forbidden()).into_response(),
+            AppError::BadRequest => {
+                (StatusCode::BAD_REQUEST, ErrorPage::bad_request()).into_response()
+            }
             AppError::CsrfRejected => {
                 (StatusCode::FORBIDDEN, ErrorPage::form_expired()).into_response()
             }

@@ -107,3 +107,170 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for FormFields {
         Ok(Self::parse(&bytes))
     }
 }
+
+/// A submitted form read into a typed serde struct (`application/x-www-form-urlencoded`,
+/// repeated names such as checkboxes into `Vec`s). A body that does not fit the struct is
+/// refused with 400 and nothing is changed; forms declare their text fields as `String` with
+/// `#[serde(default)]`, so what a browser sends always fits and validation messages go by the
+/// field.
+pub struct Form<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Form<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = axum::response::Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        serde_html_form::from_bytes(&bytes)
+            .map(Form)
+            .map_err(|_| crate::error::AppError::BadRequest.into_response())
+    }
+}
+
+/// The version of a record a form was opened on. A missing or garbled value is a version no
+/// record has, so the save is refused as stale rather than applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Version(pub i32);
+
+impl<'de> serde::Deserialize<'de> for Version {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = OneOrMany::deserialize(deserializer)?;
+        Ok(match text {
+            OneOrMany::One(text) => Version(text.trim().parse().unwrap_or(-1)),
+            OneOrMany::Many(_) => Version(-1),
+        })
+    }
+}
+
+/// A form value that may have been sent once or repeated.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The fields of a form that are not declared in its struct, as sent (a field sent twice
+/// keeps both values): the one-per-month fields (`actual_2024-06`) whose names depend on the
+/// year. Read with [`MonthEntries::read`].
+#[derive(Debug, Clone, Default)]
+pub struct MonthEntries(Vec<(String, Vec<String>)>);
+
+impl<'de> serde::Deserialize<'de> for MonthEntries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = std::collections::BTreeMap::<String, OneOrMany>::deserialize(deserializer)?;
+        Ok(MonthEntries(
+            map.into_iter()
+                .map(|(name, value)| {
+                    let values = match value {
+                        OneOrMany::One(v) => vec![v],
+                        OneOrMany::Many(vs) => vs,
+                    };
+                    (name, values)
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// One month's field as read from a form.
+#[derive(Debug, Clone)]
+pub struct MonthEntry {
+    pub month: crate::domain::Month,
+    /// The field's name and id, e.g. `actual_2024-06`.
+    pub field: String,
+    /// As typed, trimmed (shown again when the form is refused).
+    pub text: String,
+}
+
+impl MonthEntries {
+    /// The fields named `{prefix}{YYYY-MM}` for months of `year`, in month order. A field for
+    /// a month outside the year, a misspelt month or a month sent twice is refused by
+    /// `group` with a message; only well-formed entries come back.
+    pub fn read(
+        &self,
+        prefix: &str,
+        year: crate::domain::FinancialYear,
+        group: &str,
+        errors: &mut FieldErrors,
+    ) -> Vec<MonthEntry> {
+        let mut entries: Vec<MonthEntry> = Vec::new();
+        for (name, values) in &self.0 {
+            let Some(key) = name.strip_prefix(prefix) else {
+                continue;
+            };
+            let Some(month) = crate::domain::Month::parse_key(key).filter(|m| year.has_month(*m))
+            else {
+                errors.add(
+                    group,
+                    format!("Figures can only be entered for the months of {year}"),
+                );
+                continue;
+            };
+            if values.len() != 1 || entries.iter().any(|e| e.month == month) {
+                errors.add(
+                    group,
+                    format!(
+                        "{} was sent more than once: enter each month once",
+                        month.label()
+                    ),
+                );
+                continue;
+            }
+            entries.push(MonthEntry {
+                month,
+                field: name.clone(),
+                text: values[0].trim().to_owned(),
+            });
+        }
+        entries.sort_by_key(|e| e.month);
+        entries
+    }
+}
+
+/// Refuses text with control characters (a NUL cannot even be stored; the others are never
+/// typed by people), with a message by each field that has one. Tabs and line breaks are
+/// allowed.
+pub fn refuse_control_characters<'a>(
+    errors: &mut FieldErrors,
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    for (field, value) in fields {
+        if value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            errors.add(
+                field,
+                "This contains a character that cannot be saved, such as a control character copied from another program. Remove it and try again.",
+            );
+        }
+    }
+}
+
+/// One month's input in a form, as shown.
+#[derive(Debug, Clone)]
+pub struct MonthInput {
+    /// `2024-04`, for the field name.
+    pub key: String,
+    /// `April 2024`.
+    pub label: String,
+    pub value: String,
+}
+
+impl MonthInput {
+    /// `month`'s field showing `value`.
+    pub fn new(month: crate::domain::Month, value: String) -> Self {
+        Self {
+            key: month.key(),
+            label: month.label(),
+            value,
+        }
+    }
+}

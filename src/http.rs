@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -65,6 +65,8 @@ pub fn route_table() -> Vec<RouteInfo> {
 pub fn app(state: AppState) -> Router {
     let (router, _) = routes().into_parts();
     router
+        // The access check every route is built with (crate::routes::enforce) finds the state here.
+        .layer(Extension(state.clone()))
         // Innermost first: the form-token check needs the session, which needs the cookie.
         // Static files and the 404 fallback are added after, so they cost no session lookup.
         .layer(middleware::from_fn(auth::csrf::require_token))

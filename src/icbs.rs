@@ -6,7 +6,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
@@ -149,10 +149,9 @@ async fn icb_page(
 async fn show_icb(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(code): Path<String>,
+    icb: IcbAccess,
 ) -> AppResult<IcbPage> {
     let mut tx = scope::begin(&state, &user.scope()).await?;
-    let icb = IcbAccess::check(&state, &user, &mut tx, &code).await?;
     icb_page(&mut tx, &user, &icb, FieldErrors::default()).await
 }
 
@@ -165,12 +164,11 @@ pub struct StartPlanForm {
 async fn start_plan(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(code): Path<String>,
+    icb: IcbAccess,
     Form(form): Form<StartPlanForm>,
 ) -> AppResult<Response> {
+    let editor = icb.editor()?;
     let mut tx = scope::begin(&state, &user.scope()).await?;
-    let icb = IcbAccess::check(&state, &user, &mut tx, &code).await?;
-    icb.require_edit()?;
     let year = FinancialYear::parse(&form.year).ok();
     let programme_year = match year {
         Some(y) => sqlx::query!(
@@ -193,7 +191,7 @@ async fn start_plan(
         insert into plan (icb_id, programme_year_id, created_by) values ($1, $2, $3)
         on conflict (icb_id, programme_year_id) do nothing
         "#,
-        icb.icb_id(),
+        editor.icb_id(),
         programme_year_id,
         user.user_id
     )
@@ -237,10 +235,9 @@ pub struct RegionPage {
 async fn show_region(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(code): Path<String>,
+    region: RegionAccess,
 ) -> AppResult<RegionPage> {
     let mut tx = scope::begin(&state, &user.scope()).await?;
-    let region = RegionAccess::check(&state, &user, &mut tx, &code).await?;
     let years: Vec<NaiveDate> =
         sqlx::query_scalar!("select starts_on from programme_year order by starts_on desc")
             .fetch_all(&mut *tx)

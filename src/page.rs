@@ -83,6 +83,17 @@ impl ErrorPage {
         }
     }
 
+    /// The request could not be read (a form that does not fit, a garbled address).
+    pub fn bad_request() -> Self {
+        Self {
+            layout: Layout::default(),
+            heading: "Sorry, that request could not be read".into(),
+            message:
+                "Go back to the page, check what you entered and try again. Nothing was changed."
+                    .into(),
+        }
+    }
+
     /// The role does not cover this feature.
     pub fn forbidden() -> Self {
         Self {

@@ -1,31 +1,43 @@
 //! ICB programme plans: the dashboard, the plan (national opportunities chosen and local
 //! priorities, with its review) and workstreams (targets, phasing, monthly actuals, RAG
-//! updates and outcome measures).
+//! updates and outcome measures), and the CSV import of a month's figures.
 //!
-//! Every handler starts from [`context::IcbYear::load`], which proves the caller's scope for
-//! the ICB (404 otherwise) and finds the programme year; every query then runs in the
-//! request's scoped transaction and names the ICB, so row-level security backs up the check.
+//! How a request flows:
+//! - the route's declared access is checked before the handler ([`crate::routes::enforce`]):
+//!   the ICB in the path is in the caller's scope (404 otherwise) and their role includes the
+//!   action (403 otherwise);
+//! - the handler's first argument ([`request`]) opens the scoped transaction and loads the
+//!   ICB, year and plan; for a change it locks the plan's row and carries the write proof
+//!   ([`crate::auth::scope::IcbEditor`]) that every write query takes;
+//! - the form is a typed serde struct ([`crate::forms::Form`]); a change is conditional on the
+//!   version the form was opened on, refused as stale (409, both values shown) otherwise;
+//! - status changes go through [`workflow`], which audits each one.
 //!
 //! What may change when:
 //! - the plan's content (choices, local priorities, targets and phasing) can be changed by the
 //!   ICB's editors while the year is open and the plan is not with the reviewer; changing an
-//!   agreed plan puts it back to draft, and the page says so;
+//!   agreed plan puts it back to draft (audited as `plan.reopened`), and the page says so;
 //! - progress (monthly actuals, measure values, RAG updates) can be recorded whenever the year
 //!   is open, whatever the plan's status.
 
 mod changes;
+mod choices;
 pub mod context;
 mod dashboard;
 mod import;
-mod measures;
+pub mod measures;
 mod plan_page;
+mod priorities;
+pub mod request;
 mod review;
-mod workstream_page;
+pub mod workflow;
+pub mod workstream;
 pub mod workstreams;
 
 pub use plan_page::MIN_NATIONAL_OPPORTUNITIES;
 
 use crate::routes::{Access, Routes};
+use workstream::{actuals, details, measures as measure_forms, page, remove, target, updates};
 
 /// The plan routes.
 pub fn routes() -> Routes {
@@ -35,12 +47,12 @@ pub fn routes() -> Routes {
         .post(
             "/icbs/{icb}/{year}/plan/opportunities",
             Access::IcbWrite,
-            plan_page::choose_opportunities,
+            choices::choose_opportunities,
         )
         .post(
             "/icbs/{icb}/{year}/plan/priorities",
             Access::IcbWrite,
-            plan_page::add_priority,
+            priorities::add_priority,
         )
         .post(
             "/icbs/{icb}/{year}/plan/submit",
@@ -55,47 +67,47 @@ pub fn routes() -> Routes {
         .get(
             "/icbs/{icb}/{year}/workstreams/{workstream}",
             Access::IcbRead,
-            workstream_page::show,
+            page::show,
         )
         .post(
             "/icbs/{icb}/{year}/workstreams/{workstream}/details",
             Access::IcbWrite,
-            workstream_page::save_details,
+            details::save_details,
         )
         .post(
             "/icbs/{icb}/{year}/workstreams/{workstream}/target",
             Access::IcbWrite,
-            workstream_page::save_target,
+            target::save_target,
         )
         .post(
             "/icbs/{icb}/{year}/workstreams/{workstream}/actuals",
             Access::IcbWrite,
-            workstream_page::save_actuals,
+            actuals::save_actuals,
         )
         .post(
             "/icbs/{icb}/{year}/workstreams/{workstream}/updates",
             Access::IcbWrite,
-            workstream_page::add_update,
+            updates::add_update,
         )
         .get(
             "/icbs/{icb}/{year}/workstreams/{workstream}/remove",
             Access::IcbWrite,
-            workstream_page::confirm_remove,
+            remove::confirm_remove,
         )
         .post(
             "/icbs/{icb}/{year}/workstreams/{workstream}/remove",
             Access::IcbWrite,
-            workstream_page::remove,
+            remove::remove,
         )
         .post(
             "/icbs/{icb}/{year}/workstreams/{workstream}/measures",
             Access::IcbWrite,
-            measures::add,
+            measure_forms::add_measure,
         )
         .post(
             "/icbs/{icb}/{year}/workstreams/{workstream}/measures/{measure}",
             Access::IcbWrite,
-            measures::save_values,
+            measure_forms::save_values,
         )
         .get("/icbs/{icb}/{year}/import", Access::IcbWrite, import::show)
         .get(

@@ -8,6 +8,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
+use crate::clock::Clock;
 use crate::config::Config;
 
 /// Shared application state.
@@ -21,11 +22,17 @@ struct Inner {
     config: Config,
     login_limiter: DefaultKeyedRateLimiter<IpAddr>,
     export_slots: Arc<Semaphore>,
+    clock: Clock,
 }
 
 impl AppState {
     /// Builds the state from a connected (possibly lazy) pool and the configuration.
     pub fn new(db: PgPool, config: Config) -> Self {
+        Self::with_clock(db, config, Clock::system())
+    }
+
+    /// The state with today's date coming from `clock` (tests fix the date).
+    pub fn with_clock(db: PgPool, config: Config, clock: Clock) -> Self {
         let per_minute =
             NonZeroU32::new(config.login_attempts_per_minute).unwrap_or(NonZeroU32::MIN);
         let login_limiter = RateLimiter::keyed(Quota::per_minute(per_minute));
@@ -38,8 +45,14 @@ impl AppState {
                 config,
                 login_limiter,
                 export_slots,
+                clock,
             }),
         }
+    }
+
+    /// Where today's date comes from.
+    pub fn clock(&self) -> Clock {
+        self.inner.clock
     }
 
     /// The connection pool. Handlers read tenant data through [`crate::auth::scope::begin`]

@@ -173,6 +173,10 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // The route's access check (crate::routes::enforce) loaded the user already.
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(user.clone());
+        }
         match load(parts, state).await {
             Ok(user)
                 if user.must_change_password
@@ -219,6 +223,9 @@ impl FromRequestParts<AppState> for MaybeUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(MaybeUser(Some(user.clone()), user.demo));
+        }
         match load(parts, state).await {
             Ok(user) => {
                 let demo = user.demo;

@@ -212,7 +212,7 @@ async fn sign_in(
     audit::record(&mut tx, &actor, event).await?;
     // ICB users land on their ICB's dashboard for the current (or latest) programme year.
     let landing = match (&account.icb_code, next.as_str()) {
-        (Some(icb), "/") => crate::plans::context::landing_year(&mut tx, crate::clock::today())
+        (Some(icb), "/") => crate::plans::context::landing_year(&mut tx, state.clock().today())
             .await?
             .map(|year| format!("/icbs/{icb}/{}", year.slug())),
         _ => None,

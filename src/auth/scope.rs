@@ -19,6 +19,7 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use super::{CurrentUser, Role};
 use crate::AppState;
 use crate::audit::{self, AuditEvent};
+use crate::domain::OdsCode;
 use crate::error::{AppError, AppResult};
 
 /// A request's transaction, scoped.
@@ -58,16 +59,19 @@ impl CurrentUser {
 }
 
 /// Begins a transaction as `medopt_app` with `scope` set for row-level security.
+///
+/// Three settings, local to the transaction: the ICBs the caller may read
+/// (`medopt.read_icbs`), whose plan content they may write (`medopt.write_icbs`: an ICB
+/// editor's own ICB) and whose plans they may review (`medopt.review_icbs`: a reviewer's
+/// region). Row-level security reads them; a reviewer's scope writes no ICB content at all.
 pub async fn begin(state: &AppState, scope: &Scope) -> sqlx::Result<Tx> {
     let mut tx = state.db().begin().await?;
-    sqlx::query!("set local role medopt_app")
-        .execute(&mut *tx)
-        .await?;
-    let (read, write) = match scope {
-        Scope::Nothing => (String::new(), String::new()),
+    let (read, write, review) = match scope {
+        Scope::Nothing => (String::new(), String::new(), String::new()),
         Scope::Icb { icb_id, can_edit } => {
             let id = icb_id.to_string();
-            (id.clone(), if *can_edit { id } else { String::new() })
+            let write = if *can_edit { id.clone() } else { String::new() };
+            (id, write, String::new())
         }
         Scope::Region { region_id } => {
             let ids = sqlx::query_scalar!(
@@ -76,15 +80,19 @@ pub async fn begin(state: &AppState, scope: &Scope) -> sqlx::Result<Tx> {
             )
             .fetch_one(&mut *tx)
             .await?;
-            (ids.clone(), ids)
+            (ids.clone(), String::new(), ids)
         }
-        Scope::National => ("*".into(), String::new()),
+        Scope::National => ("*".into(), String::new(), String::new()),
     };
+    // One round trip: the role switch and the three settings together.
     sqlx::query!(
-        r#"select set_config('medopt.read_icbs', $1, true) as "read_icbs!",
-                  set_config('medopt.write_icbs', $2, true) as "write_icbs!""#,
+        r#"select set_config('role', 'medopt_app', true) as "role!",
+                  set_config('medopt.read_icbs', $1, true) as "read_icbs!",
+                  set_config('medopt.write_icbs', $2, true) as "write_icbs!",
+                  set_config('medopt.review_icbs', $3, true) as "review_icbs!""#,
         read,
-        write
+        write,
+        review
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -110,9 +118,12 @@ impl IcbAccess {
         conn: &mut PgConnection,
         ods_code: &str,
     ) -> AppResult<Self> {
+        let Some(code) = OdsCode::parse(ods_code) else {
+            return Err(deny(state, user, "icb", ods_code).await);
+        };
         let icb = sqlx::query!(
-            "select icb_id, ods_code, name, region_id from icb where ods_code = upper($1)",
-            ods_code
+            "select icb_id, ods_code, name, region_id from icb where ods_code = $1",
+            code.as_str()
         )
         .fetch_optional(conn)
         .await?;
@@ -168,15 +179,94 @@ impl IcbAccess {
         self.can_review
     }
 
-    /// Refuses (403) unless the caller may change this ICB's data.
-    pub fn require_edit(&self) -> AppResult<()> {
-        allowed(self.can_edit)
+    /// The proof that the caller may change this ICB's plan, or 403.
+    pub fn editor(&self) -> AppResult<IcbEditor> {
+        allowed(self.can_edit)?;
+        Ok(IcbEditor {
+            icb_id: self.icb_id,
+            ods_code: self.ods_code.clone(),
+        })
     }
 
-    /// Refuses (403) unless the caller may agree or return this ICB's plan.
-    pub fn require_review(&self) -> AppResult<()> {
-        allowed(self.can_review)
+    /// The proof that the caller may agree or return this ICB's plan, or 403.
+    pub fn reviewer(&self) -> AppResult<IcbReviewer> {
+        allowed(self.can_review)?;
+        Ok(IcbReviewer {
+            icb_id: self.icb_id,
+            ods_code: self.ods_code.clone(),
+        })
     }
+}
+
+/// Proof that the caller is an editor of one ICB: every query that writes an ICB's plan
+/// content or figures takes one, and only [`IcbAccess::editor`] makes one, so a write whose
+/// handler forgot the check does not compile.
+#[derive(Debug, Clone)]
+pub struct IcbEditor {
+    icb_id: i32,
+    ods_code: String,
+}
+
+impl IcbEditor {
+    /// The ICB's id, for queries.
+    pub fn icb_id(&self) -> i32 {
+        self.icb_id
+    }
+
+    /// Its ODS code, for audit events.
+    pub fn ods_code(&self) -> &str {
+        &self.ods_code
+    }
+}
+
+/// Proof that the caller reviews one ICB's plans (a reviewer of its region): the review
+/// queries take one, and only [`IcbAccess::reviewer`] makes one.
+#[derive(Debug, Clone)]
+pub struct IcbReviewer {
+    icb_id: i32,
+    ods_code: String,
+}
+
+impl IcbReviewer {
+    /// The ICB's id, for queries.
+    pub fn icb_id(&self) -> i32 {
+        self.icb_id
+    }
+
+    /// Its ODS code, for audit events.
+    pub fn ods_code(&self) -> &str {
+        &self.ods_code
+    }
+}
+
+/// The ICB the route's access check proved (see [`crate::routes::enforce`]).
+impl FromRequestParts<AppState> for IcbAccess {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        proven(parts)
+    }
+}
+
+/// The region the route's access check proved.
+impl FromRequestParts<AppState> for RegionAccess {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        proven(parts)
+    }
+}
+
+/// A proof the route's access check left in the request. Its absence is a route declared
+/// with the wrong access: a programming error, refused rather than guessed at.
+fn proven<T: Clone + Send + Sync + 'static>(parts: &Parts) -> Result<T, Response> {
+    parts.extensions.get::<T>().cloned().ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "{} needs a route declared with that access",
+            std::any::type_name::<T>()
+        ))
+        .into_response()
+    })
 }
 
 /// 403 unless `permitted`: the object is in scope (that was checked), the action is not.
@@ -204,9 +294,12 @@ impl RegionAccess {
         conn: &mut PgConnection,
         ods_code: &str,
     ) -> AppResult<Self> {
+        let Some(code) = OdsCode::parse(ods_code) else {
+            return Err(deny(state, user, "region", ods_code).await);
+        };
         let region = sqlx::query!(
-            "select region_id, ods_code, name from region where ods_code = upper($1)",
-            ods_code
+            "select region_id, ods_code, name from region where ods_code = $1",
+            code.as_str()
         )
         .fetch_optional(conn)
         .await?;

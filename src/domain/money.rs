@@ -15,7 +15,20 @@ use std::str::FromStr;
 /// of panicking or wrapping. Amounts that came through [`Pence::parse`] are at most
 /// £100 billion, so it takes about 92,000 of them at the limit to get there: saturation only
 /// keeps a corrupt total from turning into a plausible-looking wrapped one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Pence(pub i64);
 
 /// Why typed text is not an amount of money. The messages are written to sit next to the form

@@ -109,11 +109,6 @@ pub fn month_label(month: NaiveDate) -> String {
     month.format("%B %Y").to_string()
 }
 
-/// Parses a month key (`2024-04`) into the month's first day.
-pub fn parse_month_key(key: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(&format!("{key}-01"), "%Y-%m-%d").ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,9 +148,6 @@ mod tests {
     fn month_keys_round_trip() {
         let april = NaiveDate::from_ymd_opt(2024, 4, 1).unwrap();
         assert_eq!(month_key(april), "2024-04");
-        assert_eq!(parse_month_key("2024-04"), Some(april));
         assert_eq!(month_label(april), "April 2024");
-        assert_eq!(parse_month_key("2024-13"), None);
-        assert_eq!(parse_month_key("x"), None);
     }
 }

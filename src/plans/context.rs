@@ -1,12 +1,11 @@
-//! What every plan page starts from: the ICB (scope proven), the programme year and the
-//! ICB's plan for it, and the rules for what may be changed.
+//! What every plan page starts from: the ICB (scope proven by the route's access check), the
+//! programme year and the ICB's plan for it, and the rules for what may be changed.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
-use crate::AppState;
-use crate::auth::CurrentUser;
 use crate::auth::scope::IcbAccess;
+use crate::clock::Clock;
 use crate::domain::FinancialYear;
 use crate::error::{AppError, AppResult};
 use crate::icbs::PlanStatus;
@@ -41,6 +40,25 @@ impl PlanYear {
         let year = FinancialYear::parse(slug).map_err(|_| AppError::NotFound)?;
         Self::find(conn, year).await?.ok_or(AppError::NotFound)
     }
+
+    /// The programme year `year`, held open (`for share`) until the transaction ends: an
+    /// administrator closing it waits for saves under way, and saves after see it closed.
+    pub async fn find_for_write(
+        conn: &mut PgConnection,
+        year: FinancialYear,
+    ) -> sqlx::Result<Option<Self>> {
+        let row = sqlx::query!(
+            "select programme_year_id, open_for_editing from programme_year where starts_on = $1 for share",
+            year.starts_on()
+        )
+        .fetch_optional(conn)
+        .await?;
+        Ok(row.map(|r| PlanYear {
+            programme_year_id: r.programme_year_id,
+            year,
+            open_for_editing: r.open_for_editing,
+        }))
+    }
 }
 
 /// An ICB's plan for a year.
@@ -62,27 +80,40 @@ pub struct IcbYear {
     pub plan: Option<PlanRecord>,
     /// Every programme year, newest first, for the year switcher.
     pub years: Vec<FinancialYear>,
+    /// Where today's date comes from.
+    pub clock: Clock,
 }
 
 impl IcbYear {
-    /// Proves the caller's scope for the ICB `code` (404 and audited otherwise) and finds the
-    /// year `slug` (404 when it is not a programme year).
+    /// The year `year` and the ICB's plan for it, for an ICB whose scope the route's access
+    /// check proved. With `for_write`, the plan's row is locked until the transaction ends and
+    /// the year is held open (`for share`), so every check a write makes after this is on the
+    /// state it will change: two requests for one plan take turns.
     pub async fn load(
-        state: &AppState,
-        user: &CurrentUser,
         conn: &mut PgConnection,
-        code: &str,
-        slug: &str,
+        icb: IcbAccess,
+        year: FinancialYear,
+        clock: Clock,
+        for_write: bool,
     ) -> AppResult<Self> {
-        let icb = IcbAccess::check(state, user, conn, code).await?;
-        let year = PlanYear::from_slug(conn, slug).await?;
-        let plan = find_plan(conn, &icb, &year).await?;
+        let year = if for_write {
+            PlanYear::find_for_write(conn, year).await?
+        } else {
+            PlanYear::find(conn, year).await?
+        }
+        .ok_or(AppError::NotFound)?;
+        let plan = if for_write {
+            lock_plan(conn, &icb, &year).await?
+        } else {
+            find_plan(conn, &icb, &year).await?
+        };
         let years = all_years(conn).await?;
         Ok(Self {
             icb,
             year,
             plan,
             years,
+            clock,
         })
     }
 
@@ -134,6 +165,27 @@ impl IcbYear {
     }
 }
 
+/// The ICB's plan for `year`, its row locked until the transaction ends.
+async fn lock_plan(
+    conn: &mut PgConnection,
+    icb: &IcbAccess,
+    year: &PlanYear,
+) -> sqlx::Result<Option<PlanRecord>> {
+    sqlx::query_as!(
+        PlanRecord,
+        r#"
+        select plan_id, status as "status: PlanStatus", review_comment, version,
+               submitted_at, reviewed_at
+        from plan where icb_id = $1 and programme_year_id = $2
+        for update
+        "#,
+        icb.icb_id(),
+        year.programme_year_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 /// The ICB's plan for `year`.
 pub async fn find_plan(
     conn: &mut PgConnection,
@@ -179,40 +231,6 @@ pub async fn landing_year(
         .copied()
         .find(|y| *y == current)
         .or_else(|| years.first().copied()))
-}
-
-/// Workstreams were added to or removed from the plan: bumps its version (a choices or review
-/// form opened before is then stale) and puts an agreed plan back to draft. Returns whether
-/// it did that.
-pub async fn workstreams_changed(conn: &mut PgConnection, plan_id: i32) -> sqlx::Result<bool> {
-    sqlx::query_scalar!(
-        r#"
-        update plan p set version = p.version + 1, updated_at = now(),
-               status = case when p.status = 'agreed' then 'draft'::plan_status else p.status end
-        from plan old
-        where p.plan_id = $1 and old.plan_id = p.plan_id
-        returning old.status = 'agreed' as "reopened!"
-        "#,
-        plan_id
-    )
-    .fetch_one(conn)
-    .await
-}
-
-/// A change to an agreed plan's content puts it back to draft (bumping its version, so a
-/// review form opened before the change is refused). Returns whether it did.
-pub async fn reopen_if_agreed(conn: &mut PgConnection, plan_id: i32) -> sqlx::Result<bool> {
-    let reopened = sqlx::query!(
-        r#"
-        update plan set status = 'draft', version = version + 1, updated_at = now()
-        where plan_id = $1 and status = 'agreed'
-        "#,
-        plan_id
-    )
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(reopened == 1)
 }
 
 /// What the top of every plan page shows: where you are and the year switcher.

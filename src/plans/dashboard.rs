@@ -4,13 +4,12 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
 use chrono::NaiveDate;
 
 use super::context::{IcbYear, PlanHeader};
-use super::plan_page::{self, MIN_NATIONAL_OPPORTUNITIES};
+use super::plan_page::MIN_NATIONAL_OPPORTUNITIES;
+use super::request::PlanView;
 use super::workstreams::{self, Workstream};
-use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::charts;
 use crate::domain::{CumulativePoint, MonthFigures, Pence, Progress, cumulative, progress};
@@ -58,12 +57,7 @@ impl DashboardPage {
     }
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((code, year)): Path<(String, String)>,
-) -> AppResult<DashboardPage> {
-    let (mut tx, ctx) = plan_page::open(&state, &user, &code, &year).await?;
+pub async fn show(PlanView { mut tx, ctx, user }: PlanView) -> AppResult<DashboardPage> {
     build(&mut tx, &user, &ctx).await
 }
 
@@ -73,7 +67,7 @@ async fn build(
     ctx: &IcbYear,
 ) -> AppResult<DashboardPage> {
     let fy = ctx.year.year;
-    let today = crate::clock::today();
+    let today = ctx.clock.today();
     let (workstreams, months, by_workstream) = match &ctx.plan {
         Some(plan) => {
             let list = workstreams::list(tx, &ctx.icb, plan.plan_id).await?;

@@ -4,9 +4,12 @@
 //!    the plan's workstreams and measures and what is saved for that month.
 //! 2. Upload it: the whole file is checked ([`check`]) before anything is written; every
 //!    problem is listed with its row and column, or the changes are shown for confirmation.
-//! 3. Confirm: the file (carried in the form) is checked again against what is saved now and
-//!    applied in one transaction, only if the changes are exactly those that were shown (a
-//!    digest of them travels with the form). Applying the same file again changes nothing.
+//! 3. Confirm: with the plan's row locked (so no page save or other import can slip in), the
+//!    file (carried in the form) is checked again against what is saved now and applied in
+//!    one transaction, only if the changes are exactly those that were shown (a digest of
+//!    them travels with the form). If any figure changed since the preview, nothing is
+//!    applied and the page lists what changed, and who changed it; applying the same preview
+//!    twice applies it once.
 
 mod check;
 
@@ -15,8 +18,8 @@ use std::collections::BTreeMap;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::body::Bytes;
+use axum::extract::Query;
 use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
@@ -31,16 +34,16 @@ use check::{COLUMNS, Change, Checked, Known, KnownMeasure, KnownWorkstream, MAX_
 use super::changes::{Changes, month_key, month_label};
 use super::context::IcbYear;
 use super::measures::{self, show_value};
-use super::plan_page;
+use super::request::{PlanEdit, PlanView};
 use super::workstreams;
-use crate::AppState;
 use crate::audit::{self, AuditEvent};
 use crate::auth::CurrentUser;
-use crate::auth::scope::{IcbAccess, Tx};
-use crate::domain::{FinancialYear, Pence};
+use crate::auth::scope::IcbEditor;
+use crate::clock::Clock;
+use crate::domain::{FinancialYear, Month, Pence};
 use crate::error::{AppError, AppResult};
 use crate::exports::neutralise;
-use crate::forms::{FieldErrors, FormFields};
+use crate::forms::{FieldErrors, Form};
 use crate::page::Layout;
 
 use super::context::PlanHeader;
@@ -61,6 +64,18 @@ pub struct Preview {
     /// The file, base64, for the confirm form.
     pub content: String,
     pub digest: String,
+    /// The changes shown, JSON in base64, for the confirm form.
+    pub shown: String,
+}
+
+/// A figure that changed between the preview and the apply.
+pub struct MovedRow {
+    pub what: String,
+    pub month: String,
+    pub when_checked: String,
+    pub now: String,
+    /// Who saved the figure now saved, and when, if the history says.
+    pub changed_by: String,
 }
 
 /// A problem as the page lists it.
@@ -83,6 +98,8 @@ pub struct ImportPage {
     pub problems: Vec<ProblemRow>,
     pub more_problems: bool,
     pub preview: Option<Preview>,
+    /// Figures that changed after the file was checked (the apply was refused).
+    pub moved: Vec<MovedRow>,
     pub notice: Option<String>,
     pub locked: Option<String>,
     pub max_megabytes: usize,
@@ -94,22 +111,21 @@ pub struct ImportQuery {
     done: Option<usize>,
 }
 
-/// Opens the ICB-year for an editor: scope proven, a plan there, editing allowed.
-async fn open_for_edit(
-    state: &AppState,
-    user: &CurrentUser,
-    code: &str,
-    year: &str,
-) -> AppResult<(Tx, IcbYear)> {
-    let (tx, ctx) = plan_page::open(state, user, code, year).await?;
-    ctx.icb.require_edit()?;
-    ctx.require_plan()?;
-    Ok((tx, ctx))
+/// The confirm form: the file and the changes the preview showed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ApplyForm {
+    /// The file, base64.
+    content: String,
+    /// The digest of the changes shown.
+    digest: String,
+    /// The changes shown, as JSON in base64, to say what moved if the apply is refused.
+    shown: String,
 }
 
 /// The months of `year` that have started, latest first: the months a template can be for.
-fn started_months(year: FinancialYear) -> Vec<NaiveDate> {
-    let this_month = crate::clock::this_month();
+fn started_months(year: FinancialYear, clock: Clock) -> Vec<NaiveDate> {
+    let this_month = clock.this_month().first_day();
     year.months()
         .into_iter()
         .filter(|m| *m <= this_month)
@@ -119,9 +135,9 @@ fn started_months(year: FinancialYear) -> Vec<NaiveDate> {
 
 /// The month most likely being reported: last month, or the year's latest month if the year
 /// ended before that.
-fn default_month(year: FinancialYear) -> Option<NaiveDate> {
-    let started = started_months(year);
-    let last_month = crate::clock::this_month() - Months::new(1);
+fn default_month(year: FinancialYear, clock: Clock) -> Option<NaiveDate> {
+    let started = started_months(year, clock);
+    let last_month = clock.this_month().first_day() - Months::new(1);
     started
         .iter()
         .find(|m| **m <= last_month)
@@ -130,7 +146,7 @@ fn default_month(year: FinancialYear) -> Option<NaiveDate> {
 }
 
 fn page(user: &CurrentUser, ctx: &IcbYear) -> ImportPage {
-    let months = started_months(ctx.year.year);
+    let months = started_months(ctx.year.year, ctx.clock);
     ImportPage {
         layout: user.layout(),
         header: ctx.header("/import"),
@@ -138,13 +154,14 @@ fn page(user: &CurrentUser, ctx: &IcbYear) -> ImportPage {
             .iter()
             .map(|m| (month_key(*m), month_label(*m)))
             .collect(),
-        selected_month: default_month(ctx.year.year)
+        selected_month: default_month(ctx.year.year, ctx.clock)
             .map(month_key)
             .unwrap_or_default(),
         errors: FieldErrors::default(),
         problems: Vec::new(),
         more_problems: false,
         preview: None,
+        moved: Vec::new(),
         notice: None,
         locked: ctx.progress_locked(),
         max_megabytes: MAX_FILE_BYTES / (1024 * 1024),
@@ -152,12 +169,11 @@ fn page(user: &CurrentUser, ctx: &IcbYear) -> ImportPage {
 }
 
 pub async fn show(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((code, year)): Path<(String, String)>,
+    PlanView { ctx, user, .. }: PlanView,
     Query(query): Query<ImportQuery>,
 ) -> AppResult<ImportPage> {
-    let (_tx, ctx) = open_for_edit(&state, &user, &code, &year).await?;
+    ctx.icb.editor()?;
+    ctx.require_plan()?;
     let mut page = page(&user, &ctx);
     if let Some(month) = query
         .month
@@ -246,7 +262,7 @@ async fn known(conn: &mut PgConnection, ctx: &IcbYear, plan_id: i32) -> sqlx::Re
     Ok(Known {
         icb_code: icb.ods_code().to_owned(),
         year: ctx.year.year,
-        this_month: crate::clock::this_month(),
+        this_month: ctx.clock.this_month().first_day(),
         workstreams: known_ws,
         measures,
     })
@@ -255,18 +271,17 @@ async fn known(conn: &mut PgConnection, ctx: &IcbYear, plan_id: i32) -> sqlx::Re
 /// `…/import/template.csv?month=2024-06`: the plan's workstreams and measures for the month,
 /// with what is saved, ready to fill in.
 pub async fn template(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((code, year)): Path<(String, String)>,
+    PlanView { mut tx, ctx, user }: PlanView,
     Query(query): Query<ImportQuery>,
 ) -> AppResult<Response> {
-    let (mut tx, ctx) = open_for_edit(&state, &user, &code, &year).await?;
+    ctx.icb.editor()?;
     let plan = ctx.require_plan()?;
     // With no month, the one the page offers first (normally last month).
     let month = match query.month {
-        Some(key) => super::changes::parse_month_key(&key)
-            .filter(|m| started_months(ctx.year.year).contains(m)),
-        None => default_month(ctx.year.year),
+        Some(key) => Month::parse_key(&key)
+            .map(Month::first_day)
+            .filter(|m| started_months(ctx.year.year, ctx.clock).contains(m)),
+        None => default_month(ctx.year.year, ctx.clock),
     };
     let Some(month) = month else {
         let mut page = page(&user, &ctx);
@@ -454,23 +469,23 @@ fn preview(known: &Known, checked: &Checked, bytes: &[u8]) -> Preview {
             },
         })
         .collect();
+    let shown = serde_json::to_vec(&checked.changes).unwrap_or_default();
     Preview {
         rows,
         unchanged: checked.unchanged,
         file_rows: checked.rows,
         content: base64::engine::general_purpose::STANDARD.encode(bytes),
         digest: digest(&checked.changes),
+        shown: base64::engine::general_purpose::STANDARD.encode(shown),
     }
 }
 
 /// POST `…/import`: checks the uploaded file and shows its changes or its problems.
 pub async fn upload(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((code, year)): Path<(String, String)>,
+    PlanView { mut tx, ctx, user }: PlanView,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<Response> {
-    let (mut tx, ctx) = open_for_edit(&state, &user, &code, &year).await?;
+    ctx.icb.editor()?;
     let plan_id = ctx.require_plan()?.plan_id;
     let mut page = page(&user, &ctx);
     if let Some(reason) = ctx.progress_locked() {
@@ -491,53 +506,68 @@ pub async fn upload(
 
 /// POST `…/import/apply`: applies the previewed file if its changes are still those shown.
 pub async fn apply(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((code, year)): Path<(String, String)>,
-    form: FormFields,
+    PlanEdit {
+        mut tx,
+        ctx,
+        user,
+        editor,
+    }: PlanEdit,
+    Form(form): Form<ApplyForm>,
 ) -> AppResult<Response> {
-    let (mut tx, ctx) = open_for_edit(&state, &user, &code, &year).await?;
     let plan_id = ctx.require_plan()?.plan_id;
     let mut page = page(&user, &ctx);
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(form.get("content"))
-        .ok();
-    let (Some(bytes), None) = (bytes.filter(|b| !b.is_empty()), ctx.progress_locked()) else {
-        page.errors.add(
-            "file",
-            ctx.progress_locked()
-                .unwrap_or_else(|| "Upload the file again".to_owned()),
-        );
+    let engine = base64::engine::general_purpose::STANDARD;
+    let bytes = engine
+        .decode(form.content.trim())
+        .ok()
+        .filter(|b| !b.is_empty());
+    let (Some(bytes), None) = (bytes, ctx.progress_locked()) else {
+        let reason = ctx
+            .progress_locked()
+            .unwrap_or_else(|| "Upload the file again".to_owned());
+        page.errors.add("file", reason);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let known = known(&mut tx, &ctx, plan_id).await?;
     let checked = match check::check(&bytes, &known) {
-        Ok(checked) if digest(&checked.changes) == form.get("digest") => checked,
+        Ok(checked) if digest(&checked.changes) == form.digest.trim() => checked,
         Ok(_) => {
-            // Someone saved figures since the preview: show what the file would do now.
+            let shown: Vec<Change> = engine
+                .decode(form.shown.trim())
+                .ok()
+                .and_then(|json| serde_json::from_slice(&json).ok())
+                .unwrap_or_default();
             let status = show_result(&mut page, &known, &bytes);
-            page.notice = Some("The saved figures changed after you checked the file. Check the changes again before you apply them.".into());
-            return Ok((
-                (if status.is_success() {
-                    StatusCode::CONFLICT
-                } else {
-                    status
-                }),
-                page,
-            )
-                .into_response());
+            let already_applied = !shown.is_empty()
+                && shown
+                    .iter()
+                    .all(|c| saved_now(&known, c) == Saved::from_after(c));
+            page.moved = moved_since_preview(&mut tx, &ctx, &known, &shown).await?;
+            page.notice = Some(if already_applied {
+                "These figures have already been imported: nothing was changed.".into()
+            } else {
+                "The saved figures changed after you checked the file, so nothing was imported. The changes below are what the file would make now: check them before you apply it.".into()
+            });
+            let status = if status.is_success() {
+                StatusCode::CONFLICT
+            } else {
+                status
+            };
+            return Ok((status, page).into_response());
         }
         Err(_) => {
             let status = show_result(&mut page, &known, &bytes);
             return Ok((status, page).into_response());
         }
     };
-    write_changes(&mut tx, &ctx.icb, &user, &known, &checked.changes).await?;
-    let event = AuditEvent::new("import.applied")
-        .object("plan", format!("{}/{}", ctx.icb.ods_code(), ctx.year.year.slug()))
-        .organisation(Some(ctx.icb.ods_code()))
-        .details(json!({ "changes": checked.changes.len(), "unchanged": checked.unchanged, "rows": checked.rows }));
-    audit::record(&mut tx, &user.actor(), event).await?;
+    if !checked.changes.is_empty() {
+        write_changes(&mut tx, &editor, &user, &known, &checked.changes).await?;
+        let event = AuditEvent::new("import.applied")
+            .object("plan", format!("{}/{}", ctx.icb.ods_code(), ctx.year.year.slug()))
+            .organisation(Some(ctx.icb.ods_code()))
+            .details(json!({ "changes": checked.changes.len(), "unchanged": checked.unchanged, "rows": checked.rows }));
+        audit::record(&mut tx, &user.actor(), event).await?;
+    }
     tx.commit().await?;
     Ok(Redirect::to(&format!(
         "{}/import?done={}",
@@ -545,6 +575,140 @@ pub async fn apply(
         checked.changes.len()
     ))
     .into_response())
+}
+
+/// A figure as saved: an amount, a measure value, or nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Saved {
+    Money(Option<Pence>),
+    Value(Option<f64>),
+}
+
+impl Saved {
+    fn from_before(change: &Change) -> Self {
+        match change {
+            Change::Actual { before, .. } => Saved::Money(*before),
+            Change::Value { before, .. } => Saved::Value(*before),
+        }
+    }
+
+    fn from_after(change: &Change) -> Self {
+        match change {
+            Change::Actual { after, .. } => Saved::Money(Some(*after)),
+            Change::Value { after, .. } => Saved::Value(Some(*after)),
+        }
+    }
+
+    fn shown(self) -> String {
+        match self {
+            Saved::Money(p) => p.map_or_else(|| "Not reported".to_owned(), Pence::exact_display),
+            Saved::Value(v) => v.map_or_else(|| "Not recorded".to_owned(), show_value),
+        }
+    }
+}
+
+/// What is saved now for the figure a change is about.
+fn saved_now(known: &Known, change: &Change) -> Saved {
+    match change {
+        Change::Actual {
+            workstream_id,
+            month,
+            ..
+        } => Saved::Money(
+            known
+                .workstreams
+                .get(workstream_id)
+                .and_then(|w| w.actual.get(month).copied()),
+        ),
+        Change::Value {
+            measure_id, month, ..
+        } => Saved::Value(
+            known
+                .measures
+                .get(measure_id)
+                .and_then(|m| m.values.get(month).copied()),
+        ),
+    }
+}
+
+/// The figures the preview showed that are saved differently now, with who saved them.
+async fn moved_since_preview(
+    conn: &mut PgConnection,
+    ctx: &IcbYear,
+    known: &Known,
+    shown: &[Change],
+) -> sqlx::Result<Vec<MovedRow>> {
+    let mut moved = Vec::new();
+    for change in shown {
+        let now = saved_now(known, change);
+        if now == Saved::from_before(change) {
+            continue;
+        }
+        let month = Month::containing(change.month());
+        // The history names the field as the page (`Lead time 2024-06`) or the import
+        // (`Lead time (days) June 2024`) wrote it.
+        let (what, workstream_id, fields) = match change {
+            Change::Actual { workstream_id, .. } => {
+                let title = known
+                    .workstreams
+                    .get(workstream_id)
+                    .map_or("", |w| w.title.as_str());
+                let field = format!("Actual {}", month.label());
+                (
+                    format!("Actual saving: {title}"),
+                    *workstream_id,
+                    vec![field],
+                )
+            }
+            Change::Value {
+                measure_id,
+                workstream_id,
+                ..
+            } => {
+                let name = known
+                    .measures
+                    .get(measure_id)
+                    .map_or("", |m| m.name.as_str());
+                let plain = name.rsplit_once(" (").map_or(name, |(n, _)| n);
+                let fields = vec![
+                    format!("{plain} {}", month.label()),
+                    format!("{name} {}", month.label()),
+                ];
+                (format!("Measure: {name}"), *workstream_id, fields)
+            }
+        };
+        let by = sqlx::query!(
+            r#"
+            select coalesce(u.name, 'System') as "name!", e.occurred_at
+            from audit_event e left join app_user u on u.user_id = e.actor_user_id
+            where e.object_type = 'workstream' and e.object_id = $1 and e.organisation_code = $2
+              and e.details -> 'after' ?| $3
+            order by e.audit_event_id desc limit 1
+            "#,
+            workstream_id.to_string(),
+            ctx.icb.ods_code(),
+            &fields
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        moved.push(MovedRow {
+            what,
+            month: month.label(),
+            when_checked: Saved::from_before(change).shown(),
+            now: now.shown(),
+            changed_by: by.map_or_else(
+                || "Not recorded".to_owned(),
+                |b| {
+                    format!(
+                        "{} on {}",
+                        b.name,
+                        b.occurred_at.format("%-d %B %Y at %H:%M")
+                    )
+                },
+            ),
+        });
+    }
+    Ok(moved)
 }
 
 /// A month's figure: (month, saved before, imported).
@@ -555,7 +719,7 @@ type MonthChange<T> = (NaiveDate, Option<T>, T);
 /// before the import is then stale, so it cannot overwrite the imported figures unseen).
 async fn write_changes(
     tx: &mut PgConnection,
-    icb: &IcbAccess,
+    editor: &IcbEditor,
     user: &CurrentUser,
     known: &Known,
     changes: &[Change],
@@ -592,10 +756,12 @@ async fn write_changes(
     let shown =
         |p: Option<Pence>| p.map_or_else(|| "not reported".to_owned(), Pence::exact_display);
     for (workstream_id, months) in actuals {
-        let new: Vec<(NaiveDate, Option<Pence>)> =
-            months.iter().map(|(m, _, a)| (*m, Some(*a))).collect();
-        workstreams::save_actuals(&mut *tx, icb, workstream_id, &new).await?;
-        bump_workstream(&mut *tx, icb, workstream_id).await?;
+        let new: Vec<(Month, Option<Pence>)> = months
+            .iter()
+            .map(|(m, _, a)| (Month::containing(*m), Some(*a)))
+            .collect();
+        workstreams::save_actuals(&mut *tx, editor, workstream_id, &new).await?;
+        bump_workstream(&mut *tx, editor, workstream_id).await?;
         let mut diff = Changes::default();
         for (month, before, after) in &months {
             diff.field(
@@ -608,7 +774,7 @@ async fn write_changes(
         details["source"] = json!("import");
         let event = AuditEvent::new("workstream.actuals_changed")
             .object("workstream", workstream_id)
-            .organisation(Some(icb.ods_code()))
+            .organisation(Some(editor.ods_code()))
             .details(details);
         audit::record(&mut *tx, &user.actor(), event).await?;
     }
@@ -619,7 +785,14 @@ async fn write_changes(
             .map_or("", |m| m.name.as_str());
         let mut diff = Changes::default();
         for (month, before, after) in &months {
-            measures::save_value(&mut *tx, icb, measure_id, *month, *after).await?;
+            measures::save_value(
+                &mut *tx,
+                editor,
+                measure_id,
+                Month::containing(*month),
+                Some(*after),
+            )
+            .await?;
             diff.field(
                 format!("{name} {}", month_label(*month)),
                 before.map(show_value).unwrap_or_default(),
@@ -628,7 +801,7 @@ async fn write_changes(
         }
         let bumped = sqlx::query!(
             "update measure set version = version + 1, updated_at = now() where icb_id = $1 and measure_id = $2",
-            icb.icb_id(),
+            editor.icb_id(),
             measure_id
         )
         .execute(&mut *tx)
@@ -642,7 +815,7 @@ async fn write_changes(
         details["source"] = json!("import");
         let event = AuditEvent::new("measure.values_changed")
             .object("workstream", workstream_id)
-            .organisation(Some(icb.ods_code()))
+            .organisation(Some(editor.ods_code()))
             .details(details);
         audit::record(&mut *tx, &user.actor(), event).await?;
     }
@@ -651,7 +824,7 @@ async fn write_changes(
 
 async fn bump_workstream(
     conn: &mut PgConnection,
-    icb: &IcbAccess,
+    editor: &IcbEditor,
     workstream_id: i32,
 ) -> AppResult<()> {
     let bumped = sqlx::query!(
@@ -659,7 +832,7 @@ async fn bump_workstream(
         update workstream set version = version + 1, updated_at = now()
         where icb_id = $1 and workstream_id = $2 and removed_at is null
         "#,
-        icb.icb_id(),
+        editor.icb_id(),
         workstream_id
     )
     .execute(conn)

@@ -1,27 +1,21 @@
-//! `/icbs/{icb}/{year}/plan`: the national opportunities an ICB chose and its local
-//! priorities. Choosing or un-choosing opportunities creates or removes workstreams; a
-//! workstream with recorded progress is only removed after a confirmation, and is kept
-//! (soft-deleted) with its history so choosing it again brings everything back.
+//! `/icbs/{icb}/{year}/plan`: the page showing the national opportunities an ICB chose, its
+//! local priorities, and the submit and review forms. The forms' handlers live beside it
+//! (`choices.rs`, `priorities.rs`, `review.rs`) and re-render this page when they refuse.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::Query;
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::PgConnection;
 
-use super::context::{IcbYear, PlanHeader, reopen_if_agreed, workstreams_changed};
+use super::context::{IcbYear, PlanHeader};
+use super::request::PlanView;
 use super::workstreams::{self, Workstream};
-use crate::AppState;
-use crate::audit::{self, AuditEvent};
 use crate::auth::CurrentUser;
-use crate::auth::scope::{self, Tx};
 use crate::error::AppResult;
-use crate::forms::{FieldErrors, FormFields};
+use crate::forms::FieldErrors;
 use crate::icbs::PlanStatus;
 use crate::page::Layout;
 
@@ -43,7 +37,7 @@ pub struct OpportunityGroup {
     pub options: Vec<OpportunityOption>,
 }
 
-/// A stale save: what the user sent and what is saved now.
+/// A stale save: what the user sent and what is saved now (answered 409, nothing changed).
 pub struct Conflict {
     pub yours: Vec<String>,
     pub saved: Vec<String>,
@@ -178,229 +172,11 @@ pub async fn build(
     })
 }
 
-/// Opens the request's scoped transaction and loads the ICB and year.
-pub async fn open(
-    state: &AppState,
-    user: &CurrentUser,
-    code: &str,
-    year: &str,
-) -> AppResult<(Tx, IcbYear)> {
-    let mut tx = scope::begin(state, &user.scope()).await?;
-    let ctx = IcbYear::load(state, user, &mut tx, code, year).await?;
-    Ok((tx, ctx))
-}
-
 pub async fn show(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((code, year)): Path<(String, String)>,
+    PlanView { mut tx, ctx, user }: PlanView,
     Query(query): Query<NoticeQuery>,
 ) -> AppResult<PlanPage> {
-    let (mut tx, ctx) = open(&state, &user, &code, &year).await?;
     let mut page = build(&mut tx, &user, &ctx, None).await?;
     page.notice = notice_text(query.notice.as_deref());
     Ok(page)
-}
-
-/// A form's `version` field.
-pub fn version_field(form: &FormFields) -> i32 {
-    form.get("version").parse().unwrap_or(-1)
-}
-
-/// Confirmation before removing workstreams with recorded progress.
-#[derive(Template, WebTemplate)]
-#[template(path = "plans/confirm_unchoose.html")]
-pub struct ConfirmUnchoosePage {
-    pub layout: Layout,
-    pub header: PlanHeader,
-    pub removing: Vec<Workstream>,
-    pub chosen: Vec<i32>,
-    pub version: i32,
-}
-
-pub async fn choose_opportunities(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((code, year)): Path<(String, String)>,
-    form: FormFields,
-) -> AppResult<Response> {
-    let (mut tx, ctx) = open(&state, &user, &code, &year).await?;
-    ctx.icb.require_edit()?;
-    let plan = ctx.require_plan()?.clone();
-    let mut page_errors = FieldErrors::default();
-    if let Some(reason) = ctx.plan_locked() {
-        page_errors.add("opportunities", reason);
-    }
-    let wanted: BTreeSet<i32> = form
-        .all("opportunity")
-        .into_iter()
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    // id → "4. Title", for checking the choices and for messages
-    let catalogue: BTreeMap<i32, String> = sqlx::query!(
-        r#"select opportunity_id, number || '. ' || coalesce(title, 'Title to be confirmed') as "title!"
-           from opportunity where programme_year_id = $1"#,
-        ctx.year.programme_year_id
-    )
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .map(|o| (o.opportunity_id, o.title))
-    .collect();
-    let titles = |ids: &BTreeSet<i32>| -> Vec<String> {
-        ids.iter()
-            .filter_map(|id| catalogue.get(id).cloned())
-            .collect()
-    };
-    if !wanted.iter().all(|id| catalogue.contains_key(id)) {
-        page_errors.add(
-            "opportunities",
-            format!("Choose opportunities from the {} catalogue", ctx.year.year),
-        );
-    }
-    if !page_errors.is_empty() {
-        let mut page = build(&mut tx, &user, &ctx, Some(&wanted)).await?;
-        page.errors = page_errors;
-        if let Some(first) = page.groups.first().and_then(|g| g.options.first()) {
-            page.errors
-                .link_to("opportunities", format!("opportunity-{}", first.number));
-        }
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
-
-    let current = workstreams::list(&mut tx, &ctx.icb, plan.plan_id).await?;
-    let saved: BTreeSet<i32> = current.iter().filter_map(|w| w.opportunity_id).collect();
-    if version_field(&form) != plan.version {
-        let mut page = build(&mut tx, &user, &ctx, None).await?;
-        page.conflict = Some(Conflict {
-            yours: titles(&wanted),
-            saved: titles(&saved),
-        });
-        return Ok((StatusCode::CONFLICT, page).into_response());
-    }
-    if wanted == saved {
-        return Ok(Redirect::to(&format!("{}/plan", ctx.base_path())).into_response());
-    }
-
-    let removing: Vec<Workstream> = current
-        .iter()
-        .filter(|w| w.opportunity_id.is_some_and(|o| !wanted.contains(&o)))
-        .cloned()
-        .collect();
-    if form.get("confirm_remove") != "yes" {
-        let mut needs_confirmation = Vec::new();
-        for w in &removing {
-            if workstreams::has_recorded_progress(&mut tx, &ctx.icb, w.workstream_id).await? {
-                needs_confirmation.push(w.clone());
-            }
-        }
-        if !needs_confirmation.is_empty() {
-            let page = ConfirmUnchoosePage {
-                layout: user.layout(),
-                header: ctx.header("/plan"),
-                removing: needs_confirmation,
-                chosen: wanted.iter().copied().collect(),
-                version: plan.version,
-            };
-            return Ok(page.into_response());
-        }
-    }
-
-    let adding: Vec<i32> = wanted.difference(&saved).copied().collect();
-    sqlx::query!(
-        r#"
-        insert into workstream (icb_id, plan_id, opportunity_id)
-        select $1, $2, unnest($3::integer[])
-        on conflict (plan_id, opportunity_id) do update set removed_at = null, updated_at = now()
-        "#,
-        ctx.icb.icb_id(),
-        plan.plan_id,
-        &adding
-    )
-    .execute(&mut *tx)
-    .await?;
-    let removing_ids: Vec<i32> = removing.iter().map(|w| w.workstream_id).collect();
-    sqlx::query!(
-        "update workstream set removed_at = now(), updated_at = now() where icb_id = $1 and workstream_id = any($2)",
-        ctx.icb.icb_id(),
-        &removing_ids
-    )
-    .execute(&mut *tx)
-    .await?;
-    let reopened = workstreams_changed(&mut tx, plan.plan_id).await?;
-    let event = AuditEvent::new("plan.opportunities_changed")
-        .object(
-            "plan",
-            format!("{}/{}", ctx.icb.ods_code(), ctx.year.year.slug()),
-        )
-        .organisation(Some(ctx.icb.ods_code()))
-        .details(json!({
-            "before": titles(&saved),
-            "after": titles(&wanted),
-            "reopened": reopened,
-        }));
-    audit::record(&mut tx, &user.actor(), event).await?;
-    tx.commit().await?;
-    let notice = if reopened { "reopened" } else { "saved" };
-    Ok(Redirect::to(&format!("{}/plan?notice={notice}", ctx.base_path())).into_response())
-}
-
-pub async fn add_priority(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((code, year)): Path<(String, String)>,
-    form: FormFields,
-) -> AppResult<Response> {
-    let (mut tx, ctx) = open(&state, &user, &code, &year).await?;
-    ctx.icb.require_edit()?;
-    let plan = ctx.require_plan()?.clone();
-    let title = form.get("priority_title");
-    let description = form.get("priority_description");
-    let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx.plan_locked() {
-        errors.add("priority_title", reason);
-    }
-    if title.is_empty() {
-        errors.add("priority_title", "Enter a title for the local priority");
-    } else if title.chars().count() > 200 {
-        errors.add("priority_title", "Title must be 200 characters or fewer");
-    }
-    if description.chars().count() > 5000 {
-        errors.add(
-            "priority_description",
-            "Description must be 5,000 characters or fewer",
-        );
-    }
-    if !errors.is_empty() {
-        let mut page = build(&mut tx, &user, &ctx, None).await?;
-        page.errors = errors;
-        page.priority_title = title.to_owned();
-        page.priority_description = description.to_owned();
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
-    let id = sqlx::query_scalar!(
-        r#"
-        insert into workstream (icb_id, plan_id, title, description)
-        values ($1, $2, $3, $4) returning workstream_id
-        "#,
-        ctx.icb.icb_id(),
-        plan.plan_id,
-        title,
-        description
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    let reopened = reopen_if_agreed(&mut tx, plan.plan_id).await?;
-    let event = AuditEvent::new("workstream.created")
-        .object("workstream", id)
-        .organisation(Some(ctx.icb.ods_code()))
-        .details(json!({ "after": { "title": title, "description": description }, "reopened": reopened }));
-    audit::record(&mut tx, &user.actor(), event).await?;
-    tx.commit().await?;
-    let notice = if reopened { "reopened" } else { "saved" };
-    Ok(Redirect::to(&format!(
-        "{}/workstreams/{id}?notice={notice}",
-        ctx.base_path()
-    ))
-    .into_response())
 }

@@ -1,37 +1,47 @@
 //! The plan's review: the ICB submits it (with at least five national opportunities), the
 //! regional reviewer agrees it or returns it with comments. Both forms carry the plan's
-//! version, so nobody agrees a plan that changed after they opened it.
+//! version and run with the plan's row locked; the status change itself is conditional on that
+//! version ([`super::workflow`]), so of several requests made on one page exactly one applies.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde_json::json;
+use serde::Deserialize;
 
-use super::plan_page::{self, Conflict, MIN_NATIONAL_OPPORTUNITIES, version_field};
-use crate::AppState;
-use crate::audit::{self, AuditEvent};
-use crate::auth::CurrentUser;
+use super::plan_page::{self, Conflict, MIN_NATIONAL_OPPORTUNITIES, PlanPage};
+use super::request::{PlanEdit, PlanReview};
+use super::workflow::{self, Decision};
+use super::workstreams;
 use crate::error::AppResult;
-use crate::forms::{FieldErrors, FormFields};
+use crate::forms::{FieldErrors, Form, Version};
 use crate::icbs::PlanStatus;
 
+/// The submit form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SubmitForm {
+    version: Version,
+}
+
+/// The review form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReviewForm {
+    version: Version,
+    decision: String,
+    review_comment: String,
+}
+
 pub async fn submit(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((code, year)): Path<(String, String)>,
-    form: FormFields,
+    PlanEdit {
+        mut tx,
+        ctx,
+        user,
+        editor,
+    }: PlanEdit,
+    Form(form): Form<SubmitForm>,
 ) -> AppResult<Response> {
-    let (mut tx, ctx) = plan_page::open(&state, &user, &code, &year).await?;
-    ctx.icb.require_edit()?;
     let plan = ctx.require_plan()?.clone();
-    let chosen = sqlx::query_scalar!(
-        r#"select count(*) as "count!" from workstream
-           where icb_id = $1 and plan_id = $2 and opportunity_id is not null and removed_at is null"#,
-        ctx.icb.icb_id(),
-        plan.plan_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let chosen = workstreams::count_national(&mut tx, &ctx.icb, plan.plan_id).await?;
     let mut errors = FieldErrors::default();
     if let Some(reason) = ctx.plan_locked() {
         errors.add("submit", reason);
@@ -40,58 +50,50 @@ pub async fn submit(
     } else if (chosen as usize) < MIN_NATIONAL_OPPORTUNITIES {
         errors.add(
             "submit",
-            format!(
-                "Choose at least {MIN_NATIONAL_OPPORTUNITIES} national opportunities before you submit the plan: you have chosen {chosen}"
-            ),
+            format!("Choose at least {MIN_NATIONAL_OPPORTUNITIES} national opportunities before you submit the plan: you have chosen {chosen}"),
         );
     }
-    if version_field(&form) != plan.version && errors.is_empty() {
+    let stale = errors.is_empty() && form.version.0 != plan.version;
+    if stale || !errors.is_empty() {
         let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
-        page.conflict = Some(Conflict {
-            yours: vec!["Submit the plan as you last saw it".into()],
-            saved: vec![
-                "The plan has changed since you opened the page: check it, then submit again"
-                    .into(),
-            ],
-        });
-        return Ok((StatusCode::CONFLICT, page).into_response());
+        return Ok(refused(
+            page_with(
+                &mut page,
+                errors,
+                stale,
+                "Submit the plan as you last saw it",
+            ),
+            page,
+        ));
     }
-    if !errors.is_empty() {
+    if !workflow::submit(&mut tx, &editor, &user.actor(), &ctx, form.version, chosen).await? {
         let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
-        page.errors = errors;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        return Ok(refused(
+            page_with(
+                &mut page,
+                errors,
+                true,
+                "Submit the plan as you last saw it",
+            ),
+            page,
+        ));
     }
-    sqlx::query!(
-        r#"
-        update plan set status = 'submitted', submitted_at = now(), version = version + 1,
-               updated_at = now()
-        where plan_id = $1 and icb_id = $2
-        "#,
-        plan.plan_id,
-        ctx.icb.icb_id()
-    )
-    .execute(&mut *tx)
-    .await?;
-    let event = AuditEvent::new("plan.submitted")
-        .object("plan", format!("{}/{}", ctx.icb.ods_code(), ctx.year.year.slug()))
-        .organisation(Some(ctx.icb.ods_code()))
-        .details(json!({ "before": { "status": plan.status.label() }, "after": { "status": PlanStatus::Submitted.label() }, "national_opportunities": chosen }));
-    audit::record(&mut tx, &user.actor(), event).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("{}/plan?notice=submitted", ctx.base_path())).into_response())
 }
 
 pub async fn review(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((code, year)): Path<(String, String)>,
-    form: FormFields,
+    PlanReview {
+        mut tx,
+        ctx,
+        user,
+        reviewer,
+    }: PlanReview,
+    Form(form): Form<ReviewForm>,
 ) -> AppResult<Response> {
-    let (mut tx, ctx) = plan_page::open(&state, &user, &code, &year).await?;
-    ctx.icb.require_review()?;
     let plan = ctx.require_plan()?.clone();
-    let decision = form.get("decision");
-    let comment = form.get("review_comment");
+    let comment = form.review_comment.trim();
+    let decision = Decision::from_key(form.decision.trim());
     let mut errors = FieldErrors::default();
     if plan.status != PlanStatus::Submitted {
         errors.add(
@@ -99,15 +101,10 @@ pub async fn review(
             "This plan is not waiting for review: the ICB has not submitted it",
         );
     }
-    let outcome = match decision {
-        "agree" => Some(PlanStatus::Agreed),
-        "return" => Some(PlanStatus::Returned),
-        _ => {
-            errors.add("decision", "Choose whether to agree the plan or return it");
-            None
-        }
-    };
-    if outcome == Some(PlanStatus::Returned) && comment.is_empty() {
+    if decision.is_none() {
+        errors.add("decision", "Choose whether to agree the plan or return it");
+    }
+    if decision == Some(Decision::Return) && comment.is_empty() {
         errors.add(
             "review_comment",
             "Enter comments that tell the ICB what to change",
@@ -119,61 +116,58 @@ pub async fn review(
             "Comments must be 5,000 characters or fewer",
         );
     }
-    if errors.is_empty() && version_field(&form) != plan.version {
+    crate::forms::refuse_control_characters(&mut errors, [("review_comment", comment)]);
+    let stale = errors.is_empty() && form.version.0 != plan.version;
+    let applied = match decision.filter(|_| errors.is_empty() && !stale) {
+        Some(decision) => {
+            let comment = (!comment.is_empty()).then_some(comment);
+            workflow::decide(
+                &mut tx,
+                &reviewer,
+                &user.actor(),
+                &ctx,
+                form.version,
+                decision,
+                comment,
+            )
+            .await?
+        }
+        None => false,
+    };
+    if !applied {
         let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
-        page.conflict = Some(Conflict {
-            yours: vec![format!("Your decision: {decision}")],
-            saved: vec![
-                "The ICB changed the plan after you opened it: check it, then decide again".into(),
-            ],
-        });
-        page.review_decision = decision.to_owned();
+        page.review_decision = form.decision.trim().to_owned();
         page.review_comment_value = comment.to_owned();
-        return Ok((StatusCode::CONFLICT, page).into_response());
+        let stale = stale || errors.is_empty();
+        let yours = format!("Your decision: {}", form.decision.trim());
+        return Ok(refused(page_with(&mut page, errors, stale, &yours), page));
     }
-    let Some(outcome) = outcome.filter(|_| errors.is_empty()) else {
-        let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
-        page.errors = errors;
-        page.review_decision = decision.to_owned();
-        page.review_comment_value = comment.to_owned();
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    };
-    let comment = (!comment.is_empty()).then_some(comment);
-    sqlx::query!(
-        r#"
-        update plan set status = $3, review_comment = $4, reviewed_at = now(), reviewed_by = $5,
-               version = version + 1, updated_at = now()
-        where plan_id = $1 and icb_id = $2
-        "#,
-        plan.plan_id,
-        ctx.icb.icb_id(),
-        outcome as PlanStatus,
-        comment,
-        user.user_id
-    )
-    .execute(&mut *tx)
-    .await?;
-    let action = if outcome == PlanStatus::Agreed {
-        "plan.agreed"
-    } else {
-        "plan.returned"
-    };
-    let event = AuditEvent::new(action)
-        .object(
-            "plan",
-            format!("{}/{}", ctx.icb.ods_code(), ctx.year.year.slug()),
-        )
-        .organisation(Some(ctx.icb.ods_code()))
-        .details(json!({
-            "before": { "status": plan.status.label(), "comment": plan.review_comment },
-            "after": { "status": outcome.label(), "comment": comment },
-        }));
-    audit::record(&mut tx, &user.actor(), event).await?;
     tx.commit().await?;
-    let notice = if outcome == PlanStatus::Agreed {
+    let notice = if decision == Some(Decision::Agree) {
         "agreed"
     } else {
         "returned"
     };
     Ok(Redirect::to(&format!("{}/plan?notice={notice}", ctx.base_path())).into_response())
+}
+
+/// Puts the refusal on the page: the messages, or for a stale form what changed. Returns
+/// the status to answer with.
+fn page_with(page: &mut PlanPage, errors: FieldErrors, stale: bool, yours: &str) -> StatusCode {
+    if stale && errors.is_empty() {
+        page.conflict = Some(Conflict {
+            yours: vec![yours.to_owned()],
+            saved: vec![
+                "The plan has changed since you opened the page: check it, then try again".into(),
+            ],
+        });
+        StatusCode::CONFLICT
+    } else {
+        page.errors = errors;
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
+fn refused(status: StatusCode, page: PlanPage) -> Response {
+    (status, page).into_response()
 }

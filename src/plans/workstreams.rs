@@ -1,13 +1,15 @@
 //! Workstreams as stored: each chosen national opportunity and each local priority of a plan.
-//! Queries take the [`IcbAccess`] proof and name its ICB, so they cannot be called for an ICB
-//! the caller has not been checked against; row-level security filters them again.
+//! Reads take the [`IcbAccess`] proof and writes the [`IcbEditor`] proof, and both name its
+//! ICB, so they cannot be called for an ICB the caller has not been checked against; row-level
+//! security filters them again (and refuses writes outside an editor's ICB).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use crate::auth::scope::IcbAccess;
-use crate::domain::{MonthFigures, Pence};
+use crate::auth::scope::{IcbAccess, IcbEditor};
+use crate::domain::{Month, MonthFigures, Pence};
 use crate::error::{AppError, AppResult};
+use crate::forms::Version;
 
 /// A workstream's RAG status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize)]
@@ -205,24 +207,32 @@ pub async fn months(
         .collect())
 }
 
-/// Writes a workstream's phasing (`planned`) for the given months, creating month rows.
-pub async fn save_phasing(
+/// Writes a workstream's annual target and its phasing (`planned`) for the given months.
+pub async fn save_target(
     conn: &mut PgConnection,
-    icb: &IcbAccess,
+    editor: &IcbEditor,
     workstream_id: i32,
-    phasing: &[(NaiveDate, Pence)],
+    target: Pence,
+    phasing: &[(Month, Pence)],
 ) -> sqlx::Result<()> {
-    let (months, amounts): (Vec<NaiveDate>, Vec<i64>) =
-        phasing.iter().map(|(m, p)| (*m, p.0)).unzip();
+    sqlx::query!(
+        "update workstream set annual_target_pence = $3 where icb_id = $1 and workstream_id = $2",
+        editor.icb_id(),
+        workstream_id,
+        target.0
+    )
+    .execute(&mut *conn)
+    .await?;
+    let (months, amounts): (Vec<Month>, Vec<i64>) = phasing.iter().map(|(m, p)| (*m, p.0)).unzip();
     sqlx::query!(
         r#"
         insert into workstream_month (workstream_id, icb_id, month, planned_pence)
         select $2, $1, m, p from unnest($3::date[], $4::bigint[]) as t(m, p)
         on conflict (workstream_id, month) do update set planned_pence = excluded.planned_pence
         "#,
-        icb.icb_id(),
+        editor.icb_id(),
         workstream_id,
-        &months,
+        &months as &[Month],
         &amounts
     )
     .execute(conn)
@@ -233,11 +243,11 @@ pub async fn save_phasing(
 /// Writes a workstream's actual savings (`None` clears a month) for the given months.
 pub async fn save_actuals(
     conn: &mut PgConnection,
-    icb: &IcbAccess,
+    editor: &IcbEditor,
     workstream_id: i32,
-    actuals: &[(NaiveDate, Option<Pence>)],
+    actuals: &[(Month, Option<Pence>)],
 ) -> sqlx::Result<()> {
-    let months: Vec<NaiveDate> = actuals.iter().map(|(m, _)| *m).collect();
+    let months: Vec<Month> = actuals.iter().map(|(m, _)| *m).collect();
     let amounts: Vec<Option<i64>> = actuals.iter().map(|(_, a)| a.map(|p| p.0)).collect();
     sqlx::query!(
         r#"
@@ -245,9 +255,9 @@ pub async fn save_actuals(
         select $2, $1, m, a from unnest($3::date[], $4::bigint[]) as t(m, a)
         on conflict (workstream_id, month) do update set actual_pence = excluded.actual_pence
         "#,
-        icb.icb_id(),
+        editor.icb_id(),
         workstream_id,
-        &months,
+        &months as &[Month],
         &amounts as &[Option<i64>]
     )
     .execute(conn)
@@ -255,27 +265,100 @@ pub async fn save_actuals(
     Ok(())
 }
 
-/// Claims the next version of a workstream: succeeds only if it is still at `version` (no one
-/// saved in between). Returns whether it did.
+/// Claims the next version of a workstream: succeeds only if it is still at `version` and
+/// not removed (no one saved in between). Returns whether it did.
 pub async fn claim_version(
     conn: &mut PgConnection,
-    icb: &IcbAccess,
+    editor: &IcbEditor,
     workstream_id: i32,
-    version: i32,
+    version: Version,
 ) -> sqlx::Result<bool> {
     let claimed = sqlx::query!(
         r#"
         update workstream set version = version + 1, updated_at = now()
         where icb_id = $1 and workstream_id = $2 and version = $3 and removed_at is null
         "#,
-        icb.icb_id(),
+        editor.icb_id(),
         workstream_id,
-        version
+        version.0
     )
     .execute(conn)
     .await?
     .rows_affected();
     Ok(claimed == 1)
+}
+
+/// Adds the national opportunities `adding` to the plan (bringing back any removed before)
+/// and removes the workstreams `removing` (kept, with their figures and history).
+pub async fn choose(
+    conn: &mut PgConnection,
+    editor: &IcbEditor,
+    plan_id: i32,
+    adding: &[i32],
+    removing: &[Workstream],
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"
+        insert into workstream (icb_id, plan_id, opportunity_id)
+        select $1, $2, unnest($3::integer[])
+        on conflict (plan_id, opportunity_id) do update set removed_at = null, updated_at = now()
+        "#,
+        editor.icb_id(),
+        plan_id,
+        adding
+    )
+    .execute(&mut *conn)
+    .await?;
+    let removing: Vec<i32> = removing.iter().map(|w| w.workstream_id).collect();
+    sqlx::query!(
+        r#"
+        update workstream set removed_at = now(), updated_at = now(), version = version + 1
+        where icb_id = $1 and workstream_id = any($2)
+        "#,
+        editor.icb_id(),
+        &removing
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds a local priority to the plan; returns its id.
+pub async fn add_local(
+    conn: &mut PgConnection,
+    editor: &IcbEditor,
+    plan_id: i32,
+    title: &str,
+    description: &str,
+) -> sqlx::Result<i32> {
+    sqlx::query_scalar!(
+        r#"
+        insert into workstream (icb_id, plan_id, title, description)
+        values ($1, $2, $3, $4) returning workstream_id
+        "#,
+        editor.icb_id(),
+        plan_id,
+        title,
+        description
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// How many national opportunities the plan has chosen.
+pub async fn count_national(
+    conn: &mut PgConnection,
+    icb: &IcbAccess,
+    plan_id: i32,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from workstream
+           where icb_id = $1 and plan_id = $2 and opportunity_id is not null and removed_at is null"#,
+        icb.icb_id(),
+        plan_id
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// Whether anything has been recorded against the workstream that removing it would hide:
@@ -297,4 +380,88 @@ pub async fn has_recorded_progress(
     )
     .fetch_one(conn)
     .await
+}
+
+/// Writes a workstream's details (a national opportunity's title stays the catalogue's).
+pub async fn save_details(
+    conn: &mut PgConnection,
+    editor: &IcbEditor,
+    workstream_id: i32,
+    details: &crate::plans::workstream::page::DetailsValues,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"
+        update workstream
+           set title = case when opportunity_id is null then $3 else null end,
+               description = $4, lead_name = $5, summary = $6, objectives = $7
+         where icb_id = $1 and workstream_id = $2
+        "#,
+        editor.icb_id(),
+        workstream_id,
+        details.title,
+        details.description,
+        details.lead_name,
+        details.summary,
+        &details.objectives
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a RAG update and makes its status the workstream's.
+pub async fn add_update(
+    conn: &mut PgConnection,
+    editor: &IcbEditor,
+    workstream_id: i32,
+    rag: Rag,
+    narrative: &str,
+    author: &crate::auth::CurrentUser,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"
+        insert into workstream_update (workstream_id, icb_id, rag, narrative, author_user_id, author_name)
+        values ($1, $2, $3, $4, $5, $6)
+        "#,
+        workstream_id,
+        editor.icb_id(),
+        rag as Rag,
+        narrative,
+        author.user_id,
+        author.name
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "update workstream set rag = $3, updated_at = now() where icb_id = $1 and workstream_id = $2",
+        editor.icb_id(),
+        workstream_id,
+        rag as Rag
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes a workstream from the plan if it is still at `version` (kept, with its figures
+/// and history). Returns whether it did.
+pub async fn remove(
+    conn: &mut PgConnection,
+    editor: &IcbEditor,
+    workstream_id: i32,
+    version: Version,
+) -> sqlx::Result<bool> {
+    let removed = sqlx::query!(
+        r#"
+        update workstream set removed_at = now(), updated_at = now(), version = version + 1
+        where icb_id = $1 and workstream_id = $2 and version = $3 and removed_at is null
+        "#,
+        editor.icb_id(),
+        workstream_id,
+        version.0
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(removed == 1)
 }

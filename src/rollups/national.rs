@@ -54,7 +54,7 @@ pub async fn latest(
 ) -> AppResult<NationalRollupPage> {
     let national = NationalAccess::check(&state, &user, "/national").await?;
     let mut tx = scope::begin(&state, &user.scope()).await?;
-    let year = landing_year(&mut tx, crate::clock::today())
+    let year = landing_year(&mut tx, state.clock().today())
         .await?
         .ok_or(AppError::NotFound)?;
     let year = PlanYear::find(&mut tx, year)

@@ -221,11 +221,11 @@ pub struct RegionRollupPage {
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path((code, slug)): Path<(String, String)>,
+    region: RegionAccess,
+    Path((_, slug)): Path<(String, String)>,
     Query(query): Query<SortQuery>,
 ) -> AppResult<RegionRollupPage> {
     let mut tx = scope::begin(&state, &user.scope()).await?;
-    let region = RegionAccess::check(&state, &user, &mut tx, &code).await?;
     let year = PlanYear::from_slug(&mut tx, &slug).await?;
     let icbs = figures::region_icbs(&mut tx, &region, &year).await?;
     let queue = figures::review_queue(&mut tx, &region, &year).await?;
@@ -246,7 +246,7 @@ pub async fn show(
 
     let path = format!("/regions/{}/{}", region.ods_code(), year.year.slug());
     let sort = Sort::from_query(&query, &COLUMNS, "icb");
-    let today = crate::clock::today();
+    let today = state.clock().today();
     let mut rows: Vec<IcbRow> = icbs
         .into_iter()
         .map(|f| IcbRow::new(f, year.year, today))

@@ -186,6 +186,7 @@ async fn a_plan_goes_from_draft_to_agreed_through_a_returned_review(pool: PgPool
             "plan.returned",
             "plan.submitted",
             "plan.agreed",
+            "plan.reopened",
             "plan.opportunities_changed"
         ]
     );
@@ -547,10 +548,8 @@ async fn removing_a_workstream_with_progress_asks_first_and_keeps_its_history(po
     // The remove page of a workstream without progress, then removal.
     let confirm = ed.get(&format!("{}/remove", paths[1])).await;
     assert_eq!(confirm.status, 200);
-    assert_eq!(
-        ed.post(&format!("{}/remove", paths[1]), &[]).await.status,
-        303
-    );
+    let removal = FormState::of(&confirm.html(), &format!("{}/remove", paths[1]));
+    assert_eq!(ed.submit(&removal).await.status, 303);
     assert_eq!(workstream_paths(&mut ed).await, vec![paths[0].clone()]);
     let rows: i64 = sqlx::query_scalar("select count(*) from workstream")
         .fetch_one(&app.pool)
@@ -692,7 +691,13 @@ async fn dashboard_figures_match_an_independent_computation_from_the_stored_rows
     }
     // A removed workstream and another ICB's plan must not count.
     set_actuals(&mut ed, &paths[5], &[("2024-09", "99999")]).await;
-    ed.post(&format!("{}/remove", paths[5]), &[]).await;
+    let removal = ed
+        .form(
+            &format!("{}/remove", paths[5]),
+            &format!("{}/remove", paths[5]),
+        )
+        .await;
+    assert_eq!(ed.submit(&removal).await.status, 303);
     sqlx::query(
         "with p as (insert into plan (icb_id, programme_year_id) select icb_id, programme_year_id
                     from icb, programme_year where ods_code = 'QWE' and starts_on = '2024-04-01' returning plan_id, icb_id),

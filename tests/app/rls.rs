@@ -110,14 +110,14 @@ async fn the_app_role_cannot_write_outside_its_scope(pool: PgPool) {
     };
 
     let mut tx = scope::begin(&app.state, &scope).await.unwrap();
-    let updated = sqlx::query("update plan set review_comment = 'changed' where icb_id = $1")
+    let updated = sqlx::query("update plan set updated_at = now() where icb_id = $1")
         .bind(qwe)
         .execute(&mut *tx)
         .await
         .unwrap()
         .rows_affected();
     assert_eq!(updated, 0);
-    let own = sqlx::query("update plan set review_comment = 'mine' where icb_id = $1")
+    let own = sqlx::query("update plan set updated_at = now() where icb_id = $1")
         .bind(qe1)
         .execute(&mut *tx)
         .await
@@ -272,4 +272,133 @@ async fn workstream_figures_are_filtered_by_scope_too(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(refused.rows_affected(), 0);
+}
+
+/// The SQLSTATE of a refused statement.
+fn refusal(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> Option<String> {
+    result
+        .expect_err("the statement is refused")
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned())
+}
+
+#[sqlx::test]
+async fn a_reviewers_scope_writes_only_the_review_of_its_regions_plans(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let (qe1, _, _) = seed_plans(&app).await;
+    // QE1's plan is submitted and has a workstream with June's figures (written as the owner).
+    let workstream_id: i32 = sqlx::query_scalar(
+        "with p as (update plan set status = 'submitted' where icb_id = $1 returning plan_id, icb_id),
+              w as (insert into workstream (icb_id, plan_id, title, annual_target_pence)
+                    select icb_id, plan_id, 'Local', 120000 from p returning workstream_id, icb_id)
+         insert into workstream_month (workstream_id, icb_id, month, planned_pence, actual_pence)
+         select workstream_id, icb_id, '2024-06-01', 10000, 9000 from w returning workstream_id",
+    )
+    .bind(qe1)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let north_west: i16 = sqlx::query_scalar("select region_id from icb where icb_id = $1")
+        .bind(qe1)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let reviewer = Scope::Region {
+        region_id: north_west,
+    };
+
+    let mut tx = scope::begin(&app.state, &reviewer).await.unwrap();
+    let figure = sqlx::query(
+        "update workstream_month set actual_pence = 1 where workstream_id = $1 and month = '2024-06-01'",
+    )
+    .bind(workstream_id)
+    .execute(&mut *tx)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(figure, 0, "a reviewer cannot change a workstream figure");
+    let target =
+        sqlx::query("update workstream set annual_target_pence = 1 where workstream_id = $1")
+            .bind(workstream_id)
+            .execute(&mut *tx)
+            .await
+            .unwrap()
+            .rows_affected();
+    assert_eq!(target, 0, "nor a target");
+    let added = sqlx::query(
+        "insert into workstream (icb_id, plan_id, title) select icb_id, plan_id, 'Sneaky' from plan where icb_id = $1",
+    )
+    .bind(qe1)
+    .execute(&mut *tx)
+    .await;
+    assert_eq!(
+        refusal(added).as_deref(),
+        Some("42501"),
+        "nor add a workstream"
+    );
+    drop(tx);
+
+    // The review fields of a submitted plan: yes. Anything else about the plan: no.
+    let mut tx = scope::begin(&app.state, &reviewer).await.unwrap();
+    let content =
+        sqlx::query("update plan set created_at = now() - interval '1 day' where icb_id = $1")
+            .bind(qe1)
+            .execute(&mut *tx)
+            .await;
+    assert_eq!(refusal(content).as_deref(), Some("42501"));
+    drop(tx);
+    let mut tx = scope::begin(&app.state, &reviewer).await.unwrap();
+    let agreed = sqlx::query(
+        "update plan set status = 'agreed', review_comment = 'Fine', version = version + 1 where icb_id = $1",
+    )
+    .bind(qe1)
+    .execute(&mut *tx)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(agreed, 1);
+    tx.commit().await.unwrap();
+    let mut tx = scope::begin(&app.state, &reviewer).await.unwrap();
+    let again = sqlx::query("update plan set status = 'returned' where icb_id = $1")
+        .bind(qe1)
+        .execute(&mut *tx)
+        .await;
+    assert_eq!(
+        refusal(again).as_deref(),
+        Some("42501"),
+        "a decision is only taken on a submitted plan"
+    );
+    drop(tx);
+
+    // Nor can an editor decide their own plan's review.
+    let editor = Scope::Icb {
+        icb_id: qe1,
+        can_edit: true,
+    };
+    sqlx::query("update plan set status = 'submitted' where icb_id = $1")
+        .bind(qe1)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut tx = scope::begin(&app.state, &editor).await.unwrap();
+    let own = sqlx::query("update plan set status = 'agreed' where icb_id = $1")
+        .bind(qe1)
+        .execute(&mut *tx)
+        .await;
+    assert_eq!(refusal(own).as_deref(), Some("42501"));
+    drop(tx);
+
+    let actual: Option<i64> = sqlx::query_scalar(
+        "select actual_pence from workstream_month where workstream_id = $1 and month = '2024-06-01'",
+    )
+    .bind(workstream_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        actual,
+        Some(9000),
+        "nothing a refused write touched changed"
+    );
 }

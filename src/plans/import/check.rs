@@ -104,7 +104,7 @@ impl Problem {
 }
 
 /// A figure the file would change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Change {
     Actual {
         workstream_id: i32,
@@ -122,6 +122,13 @@ pub enum Change {
 }
 
 impl Change {
+    /// The figure's month.
+    pub fn month(&self) -> NaiveDate {
+        match self {
+            Change::Actual { month, .. } | Change::Value { month, .. } => *month,
+        }
+    }
+
     /// One line that identifies the change exactly (for the digest that guards the apply step).
     pub fn canonical(&self) -> String {
         match self {
@@ -508,7 +515,7 @@ fn read_month(text: &str, known: &Known) -> Result<NaiveDate, String> {
                 &text[..7.min(text.len())]
             ));
         }
-        Err(_) => parse_month(text),
+        Err(_) => parse_month(text).map(crate::domain::Month::first_day),
     };
     let month = month.ok_or_else(|| "Enter the month as a date like 2024-06-01".to_owned())?;
     if !known.year.contains_month(month) {
@@ -537,9 +544,9 @@ fn read_value(text: &str) -> Result<Option<f64>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    parse_value(text)
-        .map(Some)
-        .ok_or_else(|| "Enter a number, like 42 or 12.5".to_owned())
+    parse_value(text).map(Some).ok_or_else(|| {
+        "Enter a number, like 42, 12.5 or 1,234 (use a full stop for decimals)".to_owned()
+    })
 }
 
 #[cfg(test)]
@@ -700,7 +707,7 @@ mod tests {
             (
                 Some(11),
                 Some("J (measure_value)"),
-                "Enter a number, like 42 or 12.5",
+                "Enter a number, like 42, 12.5 or 1,234 (use a full stop for decimals)",
             ),
             (
                 Some(12),
