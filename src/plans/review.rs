@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::context::IcbYear;
 use super::plan_page::{self, Conflict, MIN_NATIONAL_OPPORTUNITIES, PlanPage};
 use super::request::{PlanEdit, PlanReview};
 use super::workflow::{self, Decision};
@@ -42,18 +43,12 @@ pub async fn submit(
 ) -> AppResult<Response> {
     let plan = ctx.require_plan()?.clone();
     let chosen = workstreams::count_national(&mut tx, &ctx.icb, plan.plan_id).await?;
+    // A page opened before someone else's change is answered as stale before anything else.
+    let stale = form.version.0 != plan.version;
     let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx.plan_locked() {
-        errors.add("submit", reason);
-    } else if !matches!(plan.status, PlanStatus::Draft | PlanStatus::Returned) {
-        errors.add("submit", "Only a draft or returned plan can be submitted");
-    } else if (chosen as usize) < MIN_NATIONAL_OPPORTUNITIES {
-        errors.add(
-            "submit",
-            format!("Choose at least {MIN_NATIONAL_OPPORTUNITIES} national opportunities before you submit the plan: you have chosen {chosen}"),
-        );
+    if let Some(problem) = submit_problem(&ctx, chosen).filter(|_| !stale) {
+        errors.add("submit", problem);
     }
-    let stale = errors.is_empty() && form.version.0 != plan.version;
     if stale || !errors.is_empty() {
         let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
         return Ok(refused(
@@ -95,7 +90,8 @@ pub async fn review(
     let comment = form.review_comment.trim();
     let decision = Decision::from_key(form.decision.trim());
     let mut errors = FieldErrors::default();
-    if plan.status != PlanStatus::Submitted {
+    let stale = form.version.0 != plan.version;
+    if plan.status != PlanStatus::Submitted && !stale {
         errors.add(
             "decision",
             "This plan is not waiting for review: the ICB has not submitted it",
@@ -117,7 +113,6 @@ pub async fn review(
         );
     }
     crate::forms::refuse_control_characters(&mut errors, [("review_comment", comment)]);
-    let stale = errors.is_empty() && form.version.0 != plan.version;
     let applied = match decision.filter(|_| errors.is_empty() && !stale) {
         Some(decision) => {
             let comment = (!comment.is_empty()).then_some(comment);
@@ -151,10 +146,26 @@ pub async fn review(
     Ok(Redirect::to(&format!("{}/plan?notice={notice}", ctx.base_path())).into_response())
 }
 
+/// Why the plan cannot be submitted, if it cannot.
+fn submit_problem(ctx: &IcbYear, chosen: i64) -> Option<String> {
+    if let Some(reason) = ctx.plan_locked() {
+        return Some(reason);
+    }
+    if !matches!(
+        ctx.plan.as_ref().map(|p| p.status),
+        Some(PlanStatus::Draft | PlanStatus::Returned)
+    ) {
+        return Some("Only a draft or returned plan can be submitted".into());
+    }
+    ((chosen as usize) < MIN_NATIONAL_OPPORTUNITIES).then(|| {
+        format!("Choose at least {MIN_NATIONAL_OPPORTUNITIES} national opportunities before you submit the plan: you have chosen {chosen}")
+    })
+}
+
 /// Puts the refusal on the page: the messages, or for a stale form what changed. Returns
 /// the status to answer with.
 fn page_with(page: &mut PlanPage, errors: FieldErrors, stale: bool, yours: &str) -> StatusCode {
-    if stale && errors.is_empty() {
+    if stale {
         page.conflict = Some(Conflict {
             yours: vec![yours.to_owned()],
             saved: vec![

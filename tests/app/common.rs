@@ -428,6 +428,20 @@ impl Browser<'_> {
         self.post_raw(&form.action, &fields).await
     }
 
+    /// Posts every form at once (like several tabs, or a double click, on one session) and
+    /// returns the answers in order. The session cookie is not updated from the answers.
+    pub async fn submit_all(&self, forms: &[FormState]) -> Vec<TestResponse> {
+        let requests = forms.iter().map(|form| {
+            let body = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form.fields.iter())
+                .finish();
+            let builder = Request::post(&form.action)
+                .header("content-type", "application/x-www-form-urlencoded");
+            self.app.request(self.request(builder, Body::from(body)))
+        });
+        futures_util::future::join_all(requests).await
+    }
+
     /// Opens `page` and returns its form posting to `action`.
     pub async fn form(&mut self, page: &str, action: &str) -> FormState {
         let response = self.get(page).await;

@@ -17,6 +17,7 @@ mod audit;
 mod auth;
 mod catalogue;
 mod cli;
+mod concurrency;
 mod csrf;
 mod demo;
 mod exports;

@@ -7,25 +7,25 @@ use sqlx::PgPool;
 
 use crate::common::{Browser, FormState, TestApp, TestResponse, pounds, sel, text_of, texts};
 
-const BASE: &str = "/icbs/QE1/2024-25";
-const PLAN: &str = "/icbs/QE1/2024-25/plan";
+pub(crate) const BASE: &str = "/icbs/QE1/2024-25";
+pub(crate) const PLAN: &str = "/icbs/QE1/2024-25/plan";
 
 /// The text of the first element matching `css`.
-fn text(response: &TestResponse, css: &str) -> String {
+pub(crate) fn text(response: &TestResponse, css: &str) -> String {
     texts(&response.html(), css)
         .into_iter()
         .next()
         .unwrap_or_default()
 }
 
-async fn start_plan(browser: &mut Browser<'_>) {
+pub(crate) async fn start_plan(browser: &mut Browser<'_>) {
     let form = browser.form(BASE, "/icbs/QE1/plans").await;
     let response = browser.submit(&form).await;
     assert_eq!(response.location(), Some(PLAN));
 }
 
 /// Ticks the opportunities with these catalogue numbers (keeping those already chosen).
-async fn choose(browser: &mut Browser<'_>, numbers: &[i32]) -> TestResponse {
+pub(crate) async fn choose(browser: &mut Browser<'_>, numbers: &[i32]) -> TestResponse {
     let page = browser.get(PLAN).await.html();
     let mut form = FormState::of(&page, &format!("{PLAN}/opportunities"));
     for n in numbers {
@@ -41,20 +41,24 @@ async fn choose(browser: &mut Browser<'_>, numbers: &[i32]) -> TestResponse {
 }
 
 /// The workstream pages linked from the plan, in order.
-async fn workstream_paths(browser: &mut Browser<'_>) -> Vec<String> {
+pub(crate) async fn workstream_paths(browser: &mut Browser<'_>) -> Vec<String> {
     let page = browser.get(PLAN).await.html();
     page.select(&sel("#national-workstreams a, #local-workstreams a"))
         .filter_map(|a| a.value().attr("href").map(str::to_owned))
         .collect()
 }
 
-async fn set_target(browser: &mut Browser<'_>, path: &str, target: &str) -> TestResponse {
+pub(crate) async fn set_target(
+    browser: &mut Browser<'_>,
+    path: &str,
+    target: &str,
+) -> TestResponse {
     let mut form = browser.form(path, &format!("{path}/target")).await;
     form.set("annual_target", target).set("action", "split");
     browser.submit(&form).await
 }
 
-async fn set_actuals(
+pub(crate) async fn set_actuals(
     browser: &mut Browser<'_>,
     path: &str,
     values: &[(&str, &str)],
@@ -66,11 +70,11 @@ async fn set_actuals(
     browser.submit(&form).await
 }
 
-async fn status(browser: &mut Browser<'_>) -> String {
+pub(crate) async fn status(browser: &mut Browser<'_>) -> String {
     text(&browser.get(PLAN).await, "#plan-status")
 }
 
-fn id_of(path: &str) -> i32 {
+pub(crate) fn id_of(path: &str) -> i32 {
     path.rsplit('/').next().unwrap().parse().unwrap()
 }
 

@@ -64,6 +64,12 @@ pub async fn confirm_remove(view: WorkstreamView) -> AppResult<ConfirmRemovePage
 }
 
 pub async fn remove(mut edit: WorkstreamEdit, Form(form): Form<RemoveForm>) -> AppResult<Response> {
+    let id = edit.ws.workstream_id;
+    if form.version.0 != edit.ws.version {
+        let mut sent = Changes::default();
+        sent.field("Workstream", edit.ws.display_title(), "removed");
+        return stale(edit, sent).await;
+    }
     if let Some(reason) = edit.plan_locked() {
         let WorkstreamEdit {
             mut tx,
@@ -84,7 +90,6 @@ pub async fn remove(mut edit: WorkstreamEdit, Form(form): Form<RemoveForm>) -> A
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let id = edit.ws.workstream_id;
     if !workstreams::remove(&mut edit.tx, &edit.editor, id, form.version).await? {
         let mut sent = Changes::default();
         sent.field("Workstream", edit.ws.display_title(), "removed");
