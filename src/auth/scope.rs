@@ -244,7 +244,7 @@ impl FromRequestParts<AppState> for IcbAccess {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        proven(parts)
+        proven(parts).map_err(IntoResponse::into_response)
     }
 }
 
@@ -253,19 +253,18 @@ impl FromRequestParts<AppState> for RegionAccess {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        proven(parts)
+        proven(parts).map_err(IntoResponse::into_response)
     }
 }
 
 /// A proof the route's access check left in the request. Its absence is a route declared
 /// with the wrong access: a programming error, refused rather than guessed at.
-fn proven<T: Clone + Send + Sync + 'static>(parts: &Parts) -> Result<T, Response> {
+fn proven<T: Clone + Send + Sync + 'static>(parts: &Parts) -> AppResult<T> {
     parts.extensions.get::<T>().cloned().ok_or_else(|| {
         AppError::Internal(anyhow::anyhow!(
             "{} needs a route declared with that access",
             std::any::type_name::<T>()
         ))
-        .into_response()
     })
 }
 

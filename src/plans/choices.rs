@@ -13,15 +13,16 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::context::PlanHeader;
+use super::context::{IcbYear, PlanHeader};
 use super::plan_page::{self, Conflict};
 use super::request::PlanEdit;
 use super::workflow;
 use super::workstreams::{self, Workstream};
 use crate::audit::{self, AuditEvent};
-use crate::auth::scope::IcbAccess;
+use crate::auth::CurrentUser;
+use crate::auth::scope::{IcbAccess, IcbEditor};
 use crate::error::AppResult;
-use crate::forms::{FieldErrors, Form, Version};
+use crate::forms::{Form, Version};
 use crate::page::Layout;
 
 /// The choices form.
@@ -47,20 +48,37 @@ pub struct ConfirmUnchoosePage {
 }
 
 /// The year's catalogue: id → `4. Title`, for checking choices and for messages.
-async fn catalogue(
-    conn: &mut PgConnection,
-    programme_year_id: i16,
-) -> sqlx::Result<BTreeMap<i32, String>> {
-    Ok(sqlx::query!(
-        r#"select opportunity_id, number || '. ' || coalesce(title, 'Title to be confirmed') as "title!"
-           from opportunity where programme_year_id = $1"#,
-        programme_year_id
-    )
-    .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|o| (o.opportunity_id, o.title))
-    .collect())
+struct Catalogue(BTreeMap<i32, String>);
+
+impl Catalogue {
+    async fn load(conn: &mut PgConnection, programme_year_id: i16) -> sqlx::Result<Self> {
+        let rows = sqlx::query!(
+            r#"select opportunity_id, number || '. ' || coalesce(title, 'Title to be confirmed') as "title!"
+               from opportunity where programme_year_id = $1"#,
+            programme_year_id
+        )
+        .fetch_all(conn)
+        .await?;
+        Ok(Self(
+            rows.into_iter()
+                .map(|o| (o.opportunity_id, o.title))
+                .collect(),
+        ))
+    }
+
+    /// The ticked ids, if every one is an opportunity of the catalogue.
+    fn read(&self, ticked: &[String]) -> Option<BTreeSet<i32>> {
+        ticked
+            .iter()
+            .map(|v| v.trim().parse().ok().filter(|id| self.0.contains_key(id)))
+            .collect()
+    }
+
+    fn titles(&self, ids: &BTreeSet<i32>) -> Vec<String> {
+        ids.iter()
+            .filter_map(|id| self.0.get(id).cloned())
+            .collect()
+    }
 }
 
 pub async fn choose_opportunities(
@@ -73,49 +91,33 @@ pub async fn choose_opportunities(
     Form(form): Form<ChoicesForm>,
 ) -> AppResult<Response> {
     let plan = ctx.require_plan()?.clone();
-    let catalogue = catalogue(&mut tx, ctx.year.programme_year_id).await?;
-    let titles = |ids: &BTreeSet<i32>| -> Vec<String> {
-        ids.iter()
-            .filter_map(|id| catalogue.get(id).cloned())
-            .collect()
-    };
-    let wanted: Option<BTreeSet<i32>> = form
-        .opportunity
-        .iter()
-        .map(|v| {
-            v.trim()
-                .parse()
-                .ok()
-                .filter(|id| catalogue.contains_key(id))
-        })
-        .collect();
-    let mut errors = FieldErrors::default();
-    if let Some(reason) = ctx.plan_locked() {
-        errors.add("opportunities", reason);
-    } else if wanted.is_none() {
-        errors.add(
-            "opportunities",
-            format!("Choose opportunities from the {} catalogue", ctx.year.year),
-        );
-    }
-    let wanted = wanted.unwrap_or_default();
-    if !errors.is_empty() {
-        let mut page = plan_page::build(&mut tx, &user, &ctx, Some(&wanted)).await?;
-        if let Some(first) = page.groups.first().and_then(|g| g.options.first()) {
-            errors.link_to("opportunities", format!("opportunity-{}", first.number));
-        }
-        page.errors = errors;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
+    let catalogue = Catalogue::load(&mut tx, ctx.year.programme_year_id).await?;
+    let wanted = catalogue.read(&form.opportunity);
     let current = workstreams::list(&mut tx, &ctx.icb, plan.plan_id).await?;
     let saved: BTreeSet<i32> = current.iter().filter_map(|w| w.opportunity_id).collect();
     if form.version.0 != plan.version {
         let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
+        let yours = catalogue.titles(wanted.as_ref().unwrap_or(&BTreeSet::new()));
         page.conflict = Some(Conflict {
-            yours: titles(&wanted),
-            saved: titles(&saved),
+            yours,
+            saved: catalogue.titles(&saved),
         });
         return Ok((StatusCode::CONFLICT, page).into_response());
+    }
+    let problem = ctx.plan_locked().or_else(|| {
+        wanted
+            .is_none()
+            .then(|| format!("Choose opportunities from the {} catalogue", ctx.year.year))
+    });
+    let wanted = wanted.unwrap_or_default();
+    if let Some(problem) = problem {
+        let mut page = plan_page::build(&mut tx, &user, &ctx, Some(&wanted)).await?;
+        page.errors.add("opportunities", problem);
+        if let Some(first) = page.groups.first().and_then(|g| g.options.first()) {
+            page.errors
+                .link_to("opportunities", format!("opportunity-{}", first.number));
+        }
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     if wanted == saved {
         return Ok(Redirect::to(&format!("{}/plan", ctx.base_path())).into_response());
@@ -124,35 +126,61 @@ pub async fn choose_opportunities(
         .into_iter()
         .filter(|w| w.opportunity_id.is_some_and(|o| !wanted.contains(&o)))
         .collect();
-    if form.confirm_remove != "yes" {
-        let with_progress = with_progress(&mut tx, &ctx.icb, &removing).await?;
-        if !with_progress.is_empty() {
-            return Ok(ConfirmUnchoosePage {
-                layout: user.layout(),
-                header: ctx.header("/plan"),
-                removing: with_progress,
-                chosen: wanted.iter().copied().collect(),
-                version: plan.version,
-            }
-            .into_response());
+    let with_progress = with_progress(&mut tx, &ctx.icb, &removing).await?;
+    if form.confirm_remove != "yes" && !with_progress.is_empty() {
+        return Ok(ConfirmUnchoosePage {
+            layout: user.layout(),
+            header: ctx.header("/plan"),
+            removing: with_progress,
+            chosen: wanted.iter().copied().collect(),
+            version: plan.version,
         }
+        .into_response());
     }
-    let adding: Vec<i32> = wanted.difference(&saved).copied().collect();
-    workstreams::choose(&mut tx, &editor, plan.plan_id, &adding, &removing).await?;
-    let reopened = workflow::content_changed(&mut tx, &editor, &user.actor(), &ctx, true).await?;
+    let change = Change {
+        saved: &saved,
+        wanted: &wanted,
+        removing: &removing,
+    };
+    let reopened = apply(&mut tx, &editor, &user, &ctx, &catalogue, change).await?;
+    tx.commit().await?;
+    let notice = if reopened { "reopened" } else { "saved" };
+    Ok(Redirect::to(&format!("{}/plan?notice={notice}", ctx.base_path())).into_response())
+}
+
+/// A change of choices: what was saved, what is wanted, the workstreams that go.
+struct Change<'a> {
+    saved: &'a BTreeSet<i32>,
+    wanted: &'a BTreeSet<i32>,
+    removing: &'a [Workstream],
+}
+
+/// Applies a change of choices, audited; returns whether an agreed plan went back to draft.
+async fn apply(
+    conn: &mut PgConnection,
+    editor: &IcbEditor,
+    user: &CurrentUser,
+    ctx: &IcbYear,
+    catalogue: &Catalogue,
+    change: Change<'_>,
+) -> AppResult<bool> {
+    let plan_id = ctx.require_plan()?.plan_id;
+    let adding: Vec<i32> = change.wanted.difference(change.saved).copied().collect();
+    workstreams::choose(conn, editor, plan_id, &adding, change.removing).await?;
+    let reopened = workflow::content_changed(conn, editor, &user.actor(), ctx, true).await?;
     let event = AuditEvent::new("plan.opportunities_changed")
         .object(
             "plan",
             format!("{}/{}", ctx.icb.ods_code(), ctx.year.year.slug()),
         )
         .organisation(Some(ctx.icb.ods_code()))
-        .details(
-            json!({ "before": titles(&saved), "after": titles(&wanted), "reopened": reopened }),
-        );
-    audit::record(&mut tx, &user.actor(), event).await?;
-    tx.commit().await?;
-    let notice = if reopened { "reopened" } else { "saved" };
-    Ok(Redirect::to(&format!("{}/plan?notice={notice}", ctx.base_path())).into_response())
+        .details(json!({
+            "before": catalogue.titles(change.saved),
+            "after": catalogue.titles(change.wanted),
+            "reopened": reopened,
+        }));
+    audit::record(conn, &user.actor(), event).await?;
+    Ok(reopened)
 }
 
 /// The workstreams of `removing` that have recorded progress, which removing would hide.

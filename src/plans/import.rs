@@ -12,8 +12,9 @@
 //!    twice applies it once.
 
 mod check;
-
-use std::collections::BTreeMap;
+mod known;
+mod stale;
+mod write;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -27,21 +28,20 @@ use chrono::{Months, NaiveDate};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
 
-use check::{COLUMNS, Change, Checked, Known, KnownMeasure, KnownWorkstream, MAX_FILE_BYTES};
+use check::{COLUMNS, Change, Checked, Known, MAX_FILE_BYTES};
+use known::known;
+use write::write_changes;
 
-use super::changes::{Changes, month_key, month_label};
+use super::changes::{month_key, month_label};
 use super::context::IcbYear;
-use super::measures::{self, show_value};
+use super::measures::show_value;
 use super::request::{PlanEdit, PlanView};
-use super::workstreams;
 use crate::audit::{self, AuditEvent};
 use crate::auth::CurrentUser;
-use crate::auth::scope::IcbEditor;
 use crate::clock::Clock;
 use crate::domain::{FinancialYear, Month, Pence};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::exports::neutralise;
 use crate::forms::{FieldErrors, Form};
 use crate::page::Layout;
@@ -189,85 +189,6 @@ pub async fn show(
     Ok(page)
 }
 
-/// What the ICB's plan for the year holds now.
-async fn known(conn: &mut PgConnection, ctx: &IcbYear, plan_id: i32) -> sqlx::Result<Known> {
-    let icb = &ctx.icb;
-    let list = workstreams::list(&mut *conn, icb, plan_id).await?;
-    let ids: Vec<i32> = list.iter().map(|w| w.workstream_id).collect();
-    let mut known_ws: BTreeMap<i32, KnownWorkstream> = list
-        .iter()
-        .map(|w| {
-            (
-                w.workstream_id,
-                KnownWorkstream {
-                    title: w.display_title(),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
-    let months = sqlx::query!(
-        r#"
-        select workstream_id, month, planned_pence, actual_pence from workstream_month
-        where icb_id = $1 and workstream_id = any($2)
-        "#,
-        icb.icb_id(),
-        &ids
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for m in months {
-        if let Some(ws) = known_ws.get_mut(&m.workstream_id) {
-            ws.planned.insert(m.month, Pence(m.planned_pence));
-            if let Some(actual) = m.actual_pence {
-                ws.actual.insert(m.month, Pence(actual));
-            }
-        }
-    }
-    let mut measures: BTreeMap<i32, KnownMeasure> = sqlx::query!(
-        r#"
-        select measure_id, workstream_id, name || ' (' || unit || ')' as "name!" from measure
-        where icb_id = $1 and workstream_id = any($2) and removed_at is null
-        "#,
-        icb.icb_id(),
-        &ids
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|m| {
-        (
-            m.measure_id,
-            KnownMeasure {
-                workstream_id: m.workstream_id,
-                name: m.name,
-                values: BTreeMap::new(),
-            },
-        )
-    })
-    .collect();
-    let measure_ids: Vec<i32> = measures.keys().copied().collect();
-    let values = sqlx::query!(
-        "select measure_id, month, value from measure_value where icb_id = $1 and measure_id = any($2)",
-        icb.icb_id(),
-        &measure_ids
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for v in values {
-        if let Some(m) = measures.get_mut(&v.measure_id) {
-            m.values.insert(v.month, v.value);
-        }
-    }
-    Ok(Known {
-        icb_code: icb.ods_code().to_owned(),
-        year: ctx.year.year,
-        this_month: ctx.clock.this_month().first_day(),
-        workstreams: known_ws,
-        measures,
-    })
-}
-
 /// `…/import/template.csv?month=2024-06`: the plan's workstreams and measures for the month,
 /// with what is saved, ready to fill in.
 pub async fn template(
@@ -292,6 +213,23 @@ pub async fn template(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let known = known(&mut tx, &ctx, plan.plan_id).await?;
+    let body = template_csv(&known, month);
+    let file_name = format!("medopt-import-{}-{}.csv", known.icb_code, month_key(month));
+    let mut response = Bytes::from(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// The template for `month`: a row per workstream and per measure, with what is saved.
+fn template_csv(known: &Known, month: NaiveDate) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer("\u{feff}".as_bytes().to_vec());
@@ -329,19 +267,7 @@ pub async fn template(
                 .unwrap_or_default(),
         ]);
     }
-    let body = writer.into_inner().unwrap_or_default();
-    let file_name = format!("medopt-import-{}-{}.csv", known.icb_code, month_key(month));
-    let mut response = Bytes::from(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    writer.into_inner().unwrap_or_default()
 }
 
 /// The uploaded file's bytes, or what to tell the user.
@@ -532,28 +458,8 @@ pub async fn apply(
     let checked = match check::check(&bytes, &known) {
         Ok(checked) if digest(&checked.changes) == form.digest.trim() => checked,
         Ok(_) => {
-            let shown: Vec<Change> = engine
-                .decode(form.shown.trim())
-                .ok()
-                .and_then(|json| serde_json::from_slice(&json).ok())
-                .unwrap_or_default();
-            let status = show_result(&mut page, &known, &bytes);
-            let already_applied = !shown.is_empty()
-                && shown
-                    .iter()
-                    .all(|c| saved_now(&known, c) == Saved::from_after(c));
-            page.moved = moved_since_preview(&mut tx, &ctx, &known, &shown).await?;
-            page.notice = Some(if already_applied {
-                "These figures have already been imported: nothing was changed.".into()
-            } else {
-                "The saved figures changed after you checked the file, so nothing was imported. The changes below are what the file would make now: check them before you apply it.".into()
-            });
-            let status = if status.is_success() {
-                StatusCode::CONFLICT
-            } else {
-                status
-            };
-            return Ok((status, page).into_response());
+            let shown = stale::decode_shown(&form.shown);
+            return stale::refuse(&mut tx, &ctx, page, &known, &bytes, &shown).await;
         }
         Err(_) => {
             let status = show_result(&mut page, &known, &bytes);
@@ -575,272 +481,4 @@ pub async fn apply(
         checked.changes.len()
     ))
     .into_response())
-}
-
-/// A figure as saved: an amount, a measure value, or nothing.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Saved {
-    Money(Option<Pence>),
-    Value(Option<f64>),
-}
-
-impl Saved {
-    fn from_before(change: &Change) -> Self {
-        match change {
-            Change::Actual { before, .. } => Saved::Money(*before),
-            Change::Value { before, .. } => Saved::Value(*before),
-        }
-    }
-
-    fn from_after(change: &Change) -> Self {
-        match change {
-            Change::Actual { after, .. } => Saved::Money(Some(*after)),
-            Change::Value { after, .. } => Saved::Value(Some(*after)),
-        }
-    }
-
-    fn shown(self) -> String {
-        match self {
-            Saved::Money(p) => p.map_or_else(|| "Not reported".to_owned(), Pence::exact_display),
-            Saved::Value(v) => v.map_or_else(|| "Not recorded".to_owned(), show_value),
-        }
-    }
-}
-
-/// What is saved now for the figure a change is about.
-fn saved_now(known: &Known, change: &Change) -> Saved {
-    match change {
-        Change::Actual {
-            workstream_id,
-            month,
-            ..
-        } => Saved::Money(
-            known
-                .workstreams
-                .get(workstream_id)
-                .and_then(|w| w.actual.get(month).copied()),
-        ),
-        Change::Value {
-            measure_id, month, ..
-        } => Saved::Value(
-            known
-                .measures
-                .get(measure_id)
-                .and_then(|m| m.values.get(month).copied()),
-        ),
-    }
-}
-
-/// The figures the preview showed that are saved differently now, with who saved them.
-async fn moved_since_preview(
-    conn: &mut PgConnection,
-    ctx: &IcbYear,
-    known: &Known,
-    shown: &[Change],
-) -> sqlx::Result<Vec<MovedRow>> {
-    let mut moved = Vec::new();
-    for change in shown {
-        let now = saved_now(known, change);
-        if now == Saved::from_before(change) {
-            continue;
-        }
-        let month = Month::containing(change.month());
-        // The history names the field as the page (`Lead time 2024-06`) or the import
-        // (`Lead time (days) June 2024`) wrote it.
-        let (what, workstream_id, fields) = match change {
-            Change::Actual { workstream_id, .. } => {
-                let title = known
-                    .workstreams
-                    .get(workstream_id)
-                    .map_or("", |w| w.title.as_str());
-                let field = format!("Actual {}", month.label());
-                (
-                    format!("Actual saving: {title}"),
-                    *workstream_id,
-                    vec![field],
-                )
-            }
-            Change::Value {
-                measure_id,
-                workstream_id,
-                ..
-            } => {
-                let name = known
-                    .measures
-                    .get(measure_id)
-                    .map_or("", |m| m.name.as_str());
-                let plain = name.rsplit_once(" (").map_or(name, |(n, _)| n);
-                let fields = vec![
-                    format!("{plain} {}", month.label()),
-                    format!("{name} {}", month.label()),
-                ];
-                (format!("Measure: {name}"), *workstream_id, fields)
-            }
-        };
-        let by = sqlx::query!(
-            r#"
-            select coalesce(u.name, 'System') as "name!", e.occurred_at
-            from audit_event e left join app_user u on u.user_id = e.actor_user_id
-            where e.object_type = 'workstream' and e.object_id = $1 and e.organisation_code = $2
-              and e.details -> 'after' ?| $3
-            order by e.audit_event_id desc limit 1
-            "#,
-            workstream_id.to_string(),
-            ctx.icb.ods_code(),
-            &fields
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
-        moved.push(MovedRow {
-            what,
-            month: month.label(),
-            when_checked: Saved::from_before(change).shown(),
-            now: now.shown(),
-            changed_by: by.map_or_else(
-                || "Not recorded".to_owned(),
-                |b| {
-                    format!(
-                        "{} on {}",
-                        b.name,
-                        b.occurred_at.format("%-d %B %Y at %H:%M")
-                    )
-                },
-            ),
-        });
-    }
-    Ok(moved)
-}
-
-/// A month's figure: (month, saved before, imported).
-type MonthChange<T> = (NaiveDate, Option<T>, T);
-
-/// Writes `changes`, one workstream or measure at a time, each audited with its before and
-/// after values like a change made on its page, and bumps their versions (a form opened
-/// before the import is then stale, so it cannot overwrite the imported figures unseen).
-async fn write_changes(
-    tx: &mut PgConnection,
-    editor: &IcbEditor,
-    user: &CurrentUser,
-    known: &Known,
-    changes: &[Change],
-) -> AppResult<()> {
-    let mut actuals: BTreeMap<i32, Vec<MonthChange<Pence>>> = BTreeMap::new();
-    let mut values: BTreeMap<(i32, i32), Vec<MonthChange<f64>>> = BTreeMap::new();
-    for change in changes {
-        match change {
-            Change::Actual {
-                workstream_id,
-                month,
-                before,
-                after,
-            } => {
-                actuals
-                    .entry(*workstream_id)
-                    .or_default()
-                    .push((*month, *before, *after));
-            }
-            Change::Value {
-                measure_id,
-                workstream_id,
-                month,
-                before,
-                after,
-            } => {
-                values
-                    .entry((*workstream_id, *measure_id))
-                    .or_default()
-                    .push((*month, *before, *after));
-            }
-        }
-    }
-    let shown =
-        |p: Option<Pence>| p.map_or_else(|| "not reported".to_owned(), Pence::exact_display);
-    for (workstream_id, months) in actuals {
-        let new: Vec<(Month, Option<Pence>)> = months
-            .iter()
-            .map(|(m, _, a)| (Month::containing(*m), Some(*a)))
-            .collect();
-        workstreams::save_actuals(&mut *tx, editor, workstream_id, &new).await?;
-        bump_workstream(&mut *tx, editor, workstream_id).await?;
-        let mut diff = Changes::default();
-        for (month, before, after) in &months {
-            diff.field(
-                format!("Actual {}", month_label(*month)),
-                shown(*before),
-                shown(Some(*after)),
-            );
-        }
-        let mut details = diff.to_json();
-        details["source"] = json!("import");
-        let event = AuditEvent::new("workstream.actuals_changed")
-            .object("workstream", workstream_id)
-            .organisation(Some(editor.ods_code()))
-            .details(details);
-        audit::record(&mut *tx, &user.actor(), event).await?;
-    }
-    for ((workstream_id, measure_id), months) in values {
-        let name = known
-            .measures
-            .get(&measure_id)
-            .map_or("", |m| m.name.as_str());
-        let mut diff = Changes::default();
-        for (month, before, after) in &months {
-            measures::save_value(
-                &mut *tx,
-                editor,
-                measure_id,
-                Month::containing(*month),
-                Some(*after),
-            )
-            .await?;
-            diff.field(
-                format!("{name} {}", month_label(*month)),
-                before.map(show_value).unwrap_or_default(),
-                show_value(*after),
-            );
-        }
-        let bumped = sqlx::query!(
-            "update measure set version = version + 1, updated_at = now() where icb_id = $1 and measure_id = $2",
-            editor.icb_id(),
-            measure_id
-        )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if bumped != 1 {
-            return Err(AppError::NotFound);
-        }
-        let mut details = diff.to_json();
-        details["measure_id"] = json!(measure_id);
-        details["source"] = json!("import");
-        let event = AuditEvent::new("measure.values_changed")
-            .object("workstream", workstream_id)
-            .organisation(Some(editor.ods_code()))
-            .details(details);
-        audit::record(&mut *tx, &user.actor(), event).await?;
-    }
-    Ok(())
-}
-
-async fn bump_workstream(
-    conn: &mut PgConnection,
-    editor: &IcbEditor,
-    workstream_id: i32,
-) -> AppResult<()> {
-    let bumped = sqlx::query!(
-        r#"
-        update workstream set version = version + 1, updated_at = now()
-        where icb_id = $1 and workstream_id = $2 and removed_at is null
-        "#,
-        editor.icb_id(),
-        workstream_id
-    )
-    .execute(conn)
-    .await?
-    .rows_affected();
-    if bumped == 1 {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
 }

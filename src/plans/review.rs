@@ -89,30 +89,8 @@ pub async fn review(
     let plan = ctx.require_plan()?.clone();
     let comment = form.review_comment.trim();
     let decision = Decision::from_key(form.decision.trim());
-    let mut errors = FieldErrors::default();
     let stale = form.version.0 != plan.version;
-    if plan.status != PlanStatus::Submitted && !stale {
-        errors.add(
-            "decision",
-            "This plan is not waiting for review: the ICB has not submitted it",
-        );
-    }
-    if decision.is_none() {
-        errors.add("decision", "Choose whether to agree the plan or return it");
-    }
-    if decision == Some(Decision::Return) && comment.is_empty() {
-        errors.add(
-            "review_comment",
-            "Enter comments that tell the ICB what to change",
-        );
-    }
-    if comment.chars().count() > 5000 {
-        errors.add(
-            "review_comment",
-            "Comments must be 5,000 characters or fewer",
-        );
-    }
-    crate::forms::refuse_control_characters(&mut errors, [("review_comment", comment)]);
+    let errors = review_problems(&form, !stale && plan.status != PlanStatus::Submitted);
     let applied = match decision.filter(|_| errors.is_empty() && !stale) {
         Some(decision) => {
             let comment = (!comment.is_empty()).then_some(comment);
@@ -144,6 +122,36 @@ pub async fn review(
         "returned"
     };
     Ok(Redirect::to(&format!("{}/plan?notice={notice}", ctx.base_path())).into_response())
+}
+
+/// What is wrong with a review form (`not_waiting`: the plan is not submitted).
+fn review_problems(form: &ReviewForm, not_waiting: bool) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    let comment = form.review_comment.trim();
+    let decision = Decision::from_key(form.decision.trim());
+    if not_waiting {
+        errors.add(
+            "decision",
+            "This plan is not waiting for review: the ICB has not submitted it",
+        );
+    }
+    if decision.is_none() {
+        errors.add("decision", "Choose whether to agree the plan or return it");
+    }
+    if decision == Some(Decision::Return) && comment.is_empty() {
+        errors.add(
+            "review_comment",
+            "Enter comments that tell the ICB what to change",
+        );
+    }
+    if comment.chars().count() > 5000 {
+        errors.add(
+            "review_comment",
+            "Comments must be 5,000 characters or fewer",
+        );
+    }
+    crate::forms::refuse_control_characters(&mut errors, [("review_comment", comment)]);
+    errors
 }
 
 /// Why the plan cannot be submitted, if it cannot.

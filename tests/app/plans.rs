@@ -123,8 +123,15 @@ async fn a_plan_goes_from_draft_to_agreed_through_a_returned_review(pool: PgPool
             .next()
             .is_none()
     );
+    let version: i32 = sqlx::query_scalar("select version from plan")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     let refused = ed
-        .post(&format!("{PLAN}/opportunities"), &[("version", "99")])
+        .post(
+            &format!("{PLAN}/opportunities"),
+            &[("version", &version.to_string())],
+        )
         .await;
     assert_eq!(refused.status, 422);
 

@@ -7,13 +7,17 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::page::NewMeasureValues;
-use super::save::{MonthFields, refuse, reported_months, stale};
-use crate::audit::{self, AuditEvent};
+use super::save::{MonthFields, refuse, reported_months, stale, workstream_event};
+use crate::audit;
 use crate::domain::Month;
 use crate::error::{AppError, AppResult};
-use crate::forms::{FieldErrors, Form, MonthEntries, Version, refuse_control_characters};
+use crate::forms::{
+    FieldErrors, Form, MonthEntries, MonthInput, Version, refuse_control_characters,
+};
 use crate::plans::changes::Changes;
-use crate::plans::measures::{self, Direction, NewMeasure, parse_month, parse_value, show_value};
+use crate::plans::measures::{
+    self, Direction, MeasureView, NewMeasure, parse_month, parse_value, show_value,
+};
 use crate::plans::request::{MeasurePath, WorkstreamEdit};
 use crate::plans::workstreams;
 
@@ -147,10 +151,7 @@ pub async fn add_measure(
         return stale(edit, diff).await;
     }
     let id = measures::add(&mut edit.tx, &edit.editor, ws_id, &measure).await?;
-    let event = AuditEvent::new("measure.created")
-        .object("workstream", ws_id)
-        .organisation(Some(edit.ctx.icb.ods_code()))
-        .details(json!({
+    let event = workstream_event("measure.created", &edit.ctx, &edit.ws).details(json!({
             "measure_id": id,
             "after": {
                 "Measure": sent.name,
@@ -178,6 +179,54 @@ pub struct MeasureValuesForm {
     months: MonthEntries,
 }
 
+/// What a values form asks for: each month's value, the values as typed, and the changes.
+struct Asked {
+    values: Vec<(Month, Option<f64>)>,
+    sent: Vec<MonthInput>,
+    diff: Changes,
+}
+
+fn read_values(
+    form: &MeasureValuesForm,
+    saved: &MeasureView,
+    edit: &WorkstreamEdit,
+    errors: &mut FieldErrors,
+) -> Asked {
+    let id = saved.measure_id;
+    let (id_prefix, group_id) = (format!("m{id}_"), format!("m{id}_values"));
+    if let Some(reason) = edit.progress_locked() {
+        errors.add(&group_id, reason);
+    }
+    let fields = MonthFields {
+        prefix: "value_",
+        id_prefix: &id_prefix,
+        group_id: &group_id,
+    };
+    let (year, this_month) = (edit.ctx.year.year, edit.ctx.clock.this_month());
+    let (values, sent) = reported_months(&form.months, &fields, year, this_month, errors, |text| {
+        parse_value(text).ok_or_else(|| {
+            format!(
+                "Enter a number for {}, like 42, 12.5 or 1,234 (use a full stop for decimals)",
+                saved.name
+            )
+        })
+    });
+    let mut diff = Changes::default();
+    for (month, value) in &values {
+        let before = saved
+            .values
+            .iter()
+            .find(|v| v.key == month.key())
+            .map(|v| v.value.clone());
+        diff.field(
+            format!("{} {}", saved.name, month.label()),
+            before.unwrap_or_default(),
+            value.map(show_value).unwrap_or_default(),
+        );
+    }
+    Asked { values, sent, diff }
+}
+
 pub async fn save_values(
     mut edit: WorkstreamEdit,
     path: MeasurePath,
@@ -195,46 +244,8 @@ pub async fn save_values(
     .into_iter()
     .find(|m| m.measure_id == measure_id)
     .ok_or(AppError::NotFound)?;
-    let (id_prefix, group_id) = (format!("m{measure_id}_"), format!("m{measure_id}_values"));
     let mut errors = FieldErrors::default();
-    if let Some(reason) = edit.progress_locked() {
-        errors.add(&group_id, reason);
-    }
-    let fields = MonthFields {
-        prefix: "value_",
-        id_prefix: &id_prefix,
-        group_id: &group_id,
-    };
-    let this_month = edit.ctx.clock.this_month();
-    let (values, sent) = reported_months(
-        &form.months,
-        &fields,
-        edit.ctx.year.year,
-        this_month,
-        &mut errors,
-        |text| {
-            parse_value(text).ok_or_else(|| {
-                format!(
-                    "Enter a number for {}, like 42, 12.5 or 1,234 (use a full stop for decimals)",
-                    saved.name
-                )
-            })
-        },
-    );
-    let mut diff = Changes::default();
-    for (month, value) in &values {
-        let before = saved
-            .values
-            .iter()
-            .find(|v| v.key == month.key())
-            .map(|v| v.value.clone())
-            .unwrap_or_default();
-        diff.field(
-            format!("{} {}", saved.name, month.label()),
-            before,
-            value.map(show_value).unwrap_or_default(),
-        );
-    }
+    let Asked { values, sent, diff } = read_values(&form, &saved, &edit, &mut errors);
     if !errors.is_empty() {
         return refuse(edit, |page| {
             page.errors = errors;
@@ -258,17 +269,15 @@ pub async fn save_values(
     if !diff.is_empty() {
         let mut details = diff.to_json();
         details["measure_id"] = json!(measure_id);
-        let event = AuditEvent::new("measure.values_changed")
-            .object("workstream", edit.ws.workstream_id)
-            .organisation(Some(edit.ctx.icb.ods_code()))
-            .details(details);
+        let event =
+            workstream_event("measure.values_changed", &edit.ctx, &edit.ws).details(details);
         audit::record(&mut edit.tx, &edit.user.actor(), event).await?;
     }
     edit.tx.commit().await?;
     let ws_id = edit.ws.workstream_id;
-    Ok(Redirect::to(&format!(
+    let to = format!(
         "{}/workstreams/{ws_id}?notice=saved#measure-{measure_id}",
         edit.ctx.base_path()
-    ))
-    .into_response())
+    );
+    Ok(Redirect::to(&to).into_response())
 }
