@@ -216,9 +216,9 @@ fn print_demo_report(report: &DemoReport, config: &Config) {
         "Reset the passwords of"
     };
     println!(
-        "{verb} {} demo accounts. Sign in at http://{}/login with:\n",
+        "{verb} {} demo accounts. Sign in at {}/login with:\n",
         report.accounts.len(),
-        config.bind
+        config.local_url()
     );
     for account in &report.accounts {
         println!(
@@ -255,21 +255,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let db = Database::open(&config).await?;
     let result = async {
         prepare(&db).await?;
-        if let Some(one_time) = users::ensure_first_admin(&db.pool, &config.admin_email).await? {
-            // Printed once, to the console only: never to the logs.
-            println!(
-                "\nFirst start: created administrator {} with one-time password\n\n    {one_time}\n\n\
-                 Sign in at http://{}/login; you will be asked to choose a new password.\n",
-                config.admin_email, config.bind
-            );
-        }
-        let sessions = PgSessionStore::new(db.pool.clone());
-        tokio::spawn(sweep_expired_sessions(sessions));
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("could not listen on {}", config.bind))?;
         let address = listener.local_addr()?;
-        tracing::info!(%address, "medopt is listening on http://{address}");
+        let url = crate::config::local_url(address);
+        if let Some(one_time) = users::ensure_first_admin(&db.pool, &config.admin_email).await? {
+            // Printed once, to the console only: never to the logs.
+            println!(
+                "\nFirst start: created administrator {} with one-time password\n\n    {one_time}\n\n\
+                 Sign in at {url}/login; you will be asked to choose a new password.\n",
+                config.admin_email
+            );
+        }
+        let sessions = PgSessionStore::new(db.pool.clone());
+        tokio::spawn(sweep_expired_sessions(sessions));
+        tracing::info!(%address, "medopt is listening on {url}");
         let app = crate::app(AppState::new(db.pool.clone(), config));
         axum::serve(
             listener,
