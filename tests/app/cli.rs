@@ -272,7 +272,11 @@ async fn demo_names_the_address_the_server_will_use(pool: PgPool) {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(
         stdout.contains("Sign in at http://127.0.0.1:4321/login"),
         "{stdout}"

@@ -76,9 +76,7 @@ async fn pages_are_compressed_when_the_browser_accepts_it(pool: PgPool) {
 /// The addresses a page links for its stylesheets, scripts, icons and manifest.
 fn linked_static_files(html: &scraper::Html) -> Vec<String> {
     let (links, scripts) = (sel("head link[href]"), sel("head script"));
-    let hrefs = html
-        .select(&links)
-        .filter_map(|l| l.value().attr("href"));
+    let hrefs = html.select(&links).filter_map(|l| l.value().attr("href"));
     let sources = html.select(&scripts).flat_map(|s| {
         [s.value().attr("src"), s.value().attr("data-nhsuk-frontend")]
             .into_iter()
@@ -109,7 +107,10 @@ async fn static_files_are_linked_by_content_hash_and_kept_for_a_year(pool: PgPoo
         (".json", "application/json"),
     ];
     for path in &linked {
-        assert!(path.starts_with("/static/") && has_content_hash(path), "{path}");
+        assert!(
+            path.starts_with("/static/") && has_content_hash(path),
+            "{path}"
+        );
         let response = app.get(path).await;
         assert_eq!(response.status, 200, "{path}");
         let (_, media_type) = expected_types
@@ -140,13 +141,13 @@ async fn static_files_are_linked_by_content_hash_and_kept_for_a_year(pool: PgPoo
         .header("accept-encoding", "br, gzip")
         .body(Body::empty())
         .unwrap();
-    assert_eq!(app.request(request).await.header("content-encoding"), Some("br"));
+    assert_eq!(
+        app.request(request).await.header("content-encoding"),
+        Some("br")
+    );
 
     // A hash that is not the file's (an older release's) is not found.
-    let stale = css.replace(
-        css.rsplit('.').nth(1).unwrap(),
-        "0123456789abcdef",
-    );
+    let stale = css.replace(css.rsplit('.').nth(1).unwrap(), "0123456789abcdef");
     assert_eq!(app.get(&stale).await.status, 404, "{stale}");
     assert_eq!(app.get("/static/no-such-file.css").await.status, 404);
 }
@@ -183,7 +184,10 @@ async fn every_file_the_stylesheets_name_is_served(pool: PgPool) {
         .filter(|p| p.ends_with(".css"))
     {
         let body = app.get(css).await.body;
-        for (_, rest) in body.match_indices("url(").map(|(i, _)| body.split_at(i + 4)) {
+        for (_, rest) in body
+            .match_indices("url(")
+            .map(|(i, _)| body.split_at(i + 4))
+        {
             let end = rest.find(')').unwrap();
             let target = rest[..end].trim_matches(['"', '\'']);
             if !target.starts_with("data:") {
