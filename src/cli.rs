@@ -34,8 +34,8 @@ pub enum Command {
     Serve,
     /// Apply database migrations and load the reference data, then exit.
     Migrate,
-    /// Load the synthetic demo dataset (every ICB's plans for 2023/24 and 2024/25) and make
-    /// one demo account per role, printing their passwords. Running it again changes no data
+    /// Load the synthetic demo dataset (every ICB's plans from 2023/24 to the current year)
+    /// and make one demo account per role, printing their passwords. Running it again changes no data
     /// and resets the demo accounts' passwords. Never overwrites real plans.
     Demo,
     /// Manage user accounts (for operators and scripts).
@@ -176,7 +176,8 @@ async fn demo(config: Config) -> anyhow::Result<()> {
     let db = Database::open(&config).await?;
     let result = async {
         prepare(&db).await?;
-        let report = demo::load(&db.pool, &DemoSpec::demo(), crate::clock::today()).await?;
+        let today = crate::clock::today();
+        let report = demo::load(&db.pool, &DemoSpec::demo(today), today).await?;
         print_demo_report(&report, &config);
         Ok(())
     }

@@ -32,7 +32,7 @@ pub const MIN_NATIONAL_OPPORTUNITIES: usize = 5;
 pub struct OpportunityOption {
     pub opportunity_id: i32,
     pub number: i16,
-    pub title: Option<String>,
+    pub title: String,
     pub efficiency_focus: bool,
     pub chosen: bool,
 }
@@ -238,7 +238,7 @@ pub async fn choose_opportunities(
         .collect();
     // id → "4. Title", for checking the choices and for messages
     let catalogue: BTreeMap<i32, String> = sqlx::query!(
-        r#"select opportunity_id, number || '. ' || coalesce(title, 'Title to be confirmed') as "title!"
+        r#"select opportunity_id, number || '. ' || title as "title!"
            from opportunity where programme_year_id = $1"#,
         ctx.year.programme_year_id
     )

@@ -65,8 +65,8 @@ async fn operators_add_users_and_set_passwords(pool: PgPool) {
             .sign_in("ops.user@test.nhs.uk", "amber lantern meadow 7")
             .await
             .location(),
-        Some("/icbs/QE1/2024-25"),
-        "an ICB editor lands on their ICB's dashboard for the latest programme year"
+        Some("/icbs/QE1/2026-27"),
+        "an ICB editor lands on their ICB's dashboard for the current programme year"
     );
     assert_eq!(browser.get("/icbs/QE1").await.status, 200);
 

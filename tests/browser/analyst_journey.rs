@@ -14,7 +14,7 @@ async fn an_analyst_drills_down_from_england_to_an_icb_and_downloads_the_figures
         "an_analyst_drills_down_from_england_to_an_icb_and_downloads_the_figures",
         pool,
         |site| async move {
-            demo::load(site.pool(), &DemoSpec::demo(), medopt::clock::today())
+            demo::load(site.pool(), &DemoSpec::demo(medopt::clock::today()), medopt::clock::today())
                 .await
                 .expect("the demo dataset loads");
             let analyst = site.user(Role::NationalAnalyst, None).await;

@@ -14,7 +14,7 @@ async fn an_editor_imports_a_month_and_corrects_a_mistake_first(pool: PgPool) {
         "an_editor_imports_a_month_and_corrects_a_mistake_first",
         pool,
         |site| async move {
-            demo::load(site.pool(), &DemoSpec::demo(), medopt::clock::today())
+            demo::load(site.pool(), &DemoSpec::demo(medopt::clock::today()), medopt::clock::today())
                 .await
                 .expect("the demo dataset loads");
             let editor = site.user(Role::IcbEditor, Some("QE1")).await;
