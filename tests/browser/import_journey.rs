@@ -20,6 +20,8 @@ async fn an_editor_imports_a_month_and_corrects_a_mistake_first(pool: PgPool) {
             let editor = site.user(Role::IcbEditor, Some("QE1")).await;
             let b = site.open_browser("editor").await;
             b.sign_in_as(&editor).await;
+            assert_eq!(b.heading().await, "2026/27 dashboard");
+            b.click_link("2024/25").await;
             assert_eq!(b.heading().await, "2024/25 dashboard");
 
             b.click_link("Import a month's figures from a CSV file").await;
