@@ -10,6 +10,8 @@ COPY src src
 COPY migrations migrations
 COPY templates templates
 COPY reference reference
+# static/ is built into the binary (src/assets.rs): nothing else to copy into the image.
+COPY static static
 RUN cargo build --release --locked
 
 FROM debian:bookworm-slim
@@ -19,7 +21,6 @@ RUN apt-get update \
     && useradd --system --home /app medopt
 WORKDIR /app
 COPY --from=build /src/target/release/medopt /usr/local/bin/medopt
-COPY static static
 USER medopt
 ENV MEDOPT_BIND=0.0.0.0:3000 \
     MEDOPT_LOG_FORMAT=json

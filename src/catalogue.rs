@@ -20,7 +20,8 @@ pub fn routes() -> Routes {
 /// One opportunity as listed.
 pub struct OpportunityRow {
     pub number: i16,
-    pub title: Option<String>,
+    /// NHS England's title, or a working title while `title_confirmed` is false.
+    pub title: String,
     pub title_confirmed: bool,
     pub efficiency_focus: bool,
 }

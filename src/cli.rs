@@ -34,8 +34,8 @@ pub enum Command {
     Serve,
     /// Apply database migrations and load the reference data, then exit.
     Migrate,
-    /// Load the synthetic demo dataset (every ICB's plans for 2023/24 and 2024/25) and make
-    /// one demo account per role, printing their passwords. Running it again changes no data
+    /// Load the synthetic demo dataset (every ICB's plans from 2023/24 to the current year)
+    /// and make one demo account per role, printing their passwords. Running it again changes no data
     /// and resets the demo accounts' passwords. Never overwrites real plans.
     Demo,
     /// Manage user accounts (for operators and scripts).
@@ -176,12 +176,8 @@ async fn demo(config: Config) -> anyhow::Result<()> {
     let db = Database::open(&config).await?;
     let result = async {
         prepare(&db).await?;
-        let report = demo::load(
-            &db.pool,
-            &DemoSpec::demo(),
-            crate::clock::Clock::system().today(),
-        )
-        .await?;
+        let today = crate::clock::Clock::system().today();
+        let report = demo::load(&db.pool, &DemoSpec::demo(today), today).await?;
         print_demo_report(&report, &config);
         Ok(())
     }
@@ -221,9 +217,9 @@ fn print_demo_report(report: &DemoReport, config: &Config) {
         "Reset the passwords of"
     };
     println!(
-        "{verb} {} demo accounts. Sign in at http://{}/login with:\n",
+        "{verb} {} demo accounts. Sign in at {}/login with:\n",
         report.accounts.len(),
-        config.bind
+        config.local_url()
     );
     for account in &report.accounts {
         println!(
@@ -260,21 +256,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let db = Database::open(&config).await?;
     let result = async {
         prepare(&db).await?;
-        if let Some(one_time) = users::ensure_first_admin(&db.pool, &config.admin_email).await? {
-            // Printed once, to the console only: never to the logs.
-            println!(
-                "\nFirst start: created administrator {} with one-time password\n\n    {one_time}\n\n\
-                 Sign in at http://{}/login; you will be asked to choose a new password.\n",
-                config.admin_email, config.bind
-            );
-        }
-        let sessions = PgSessionStore::new(db.pool.clone());
-        tokio::spawn(sweep_expired_sessions(sessions));
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("could not listen on {}", config.bind))?;
         let address = listener.local_addr()?;
-        tracing::info!(%address, "medopt is listening on http://{address}");
+        let url = crate::config::local_url(address);
+        if let Some(one_time) = users::ensure_first_admin(&db.pool, &config.admin_email).await? {
+            // Printed once, to the console only: never to the logs.
+            println!(
+                "\nFirst start: created administrator {} with one-time password\n\n    {one_time}\n\n\
+                 Sign in at {url}/login; you will be asked to choose a new password.\n",
+                config.admin_email
+            );
+        }
+        let sessions = PgSessionStore::new(db.pool.clone());
+        tokio::spawn(sweep_expired_sessions(sessions));
+        tracing::info!(%address, "medopt is listening on {url}");
         let app = crate::app(AppState::new(db.pool.clone(), config));
         axum::serve(
             listener,

@@ -3,7 +3,7 @@
 //! Every variable is listed in the README and in `.env.example`. Defaults are chosen so that
 //! `cargo run --release` works on a fresh machine with nothing set.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use clap::{Args, ValueEnum};
 
@@ -80,6 +80,11 @@ pub enum LogFormat {
 }
 
 impl Config {
+    /// Where people on this machine open the service: see [`local_url`].
+    pub fn local_url(&self) -> String {
+        local_url(self.bind)
+    }
+
     /// A configuration for tests: no database URL (the test supplies its pool), port 0.
     pub fn for_tests() -> Self {
         Self {
@@ -93,5 +98,33 @@ impl Config {
             login_attempts_per_minute: 10_000,
             admin_email: "admin@localhost".into(),
         }
+    }
+}
+
+/// `http://127.0.0.1:3000` for the address the server listens on. An unspecified address
+/// (`0.0.0.0`, `[::]`: every interface) is reached on this machine at loopback.
+pub fn local_url(address: SocketAddr) -> String {
+    let mut address = address;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address.ip() {
+            IpAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            IpAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{address}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_urls_name_the_bound_address_or_loopback() {
+        let url = |a: &str| local_url(a.parse().unwrap());
+        assert_eq!(url("127.0.0.1:3000"), "http://127.0.0.1:3000");
+        assert_eq!(url("192.168.1.20:8080"), "http://192.168.1.20:8080");
+        assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("[::]:8080"), "http://[::1]:8080");
+        assert_eq!(url("[2001:db8::1]:80"), "http://[2001:db8::1]:80");
     }
 }

@@ -57,14 +57,18 @@ pub struct DemoSpec {
 
 /// The seed both specs use unless told otherwise.
 const DEFAULT_SEED: u64 = 2023;
+/// The first programme year (2023/24) the demo covers.
+const FIRST_YEAR: i32 = 2023;
 
 impl DemoSpec {
-    /// The demo: 2023/24 and 2024/25, 5–9 national opportunities and 1–3 local priorities per
-    /// plan, up to two measures per workstream, plans in every state, some late reporting,
-    /// demo accounts for NHS Lancashire and South Cumbria ICB (QE1) and the North West.
-    pub fn demo() -> Self {
+    /// The demo as of `today`: every programme year from 2023/24 to the current one (each ICB
+    /// in the years it existed), 5–9 national opportunities and 1–3 local priorities per plan,
+    /// up to two measures per workstream, plans in every state, some late reporting, demo
+    /// accounts for NHS Lancashire and South Cumbria ICB (QE1) and the North West.
+    pub fn demo(today: NaiveDate) -> Self {
+        let current = FinancialYear::containing(today).start_year();
         Self {
-            years: years(2023..=2024),
+            years: years(FIRST_YEAR..=current.max(FIRST_YEAR)),
             national_per_plan: 5..=9,
             local_per_plan: 1..=3,
             measures_per_workstream: 0..=2,
@@ -81,7 +85,7 @@ impl DemoSpec {
     /// with targets and no figures.
     pub fn national_scale() -> Self {
         Self {
-            years: years(2023..=2027),
+            years: years(FIRST_YEAR..=2027),
             national_per_plan: 10..=10,
             local_per_plan: 2..=2,
             measures_per_workstream: 2..=2,
@@ -231,6 +235,7 @@ pub async fn load(pool: &PgPool, spec: &DemoSpec, today: NaiveDate) -> anyhow::R
     }));
     audit::record(&mut tx, &Actor::default(), event).await?;
     tx.commit().await?;
+    store::analyze(pool).await?;
     Ok(report)
 }
 
@@ -240,19 +245,38 @@ mod tests {
 
     #[test]
     fn the_shipped_specs_make_sense_and_empty_ranges_are_refused() {
-        assert!(DemoSpec::demo().check().is_ok());
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        assert!(DemoSpec::demo(today).check().is_ok());
         assert!(DemoSpec::national_scale().check().is_ok());
         let empty = DemoSpec {
             #[expect(clippy::reversed_empty_ranges, reason = "the point of the test")]
             local_per_plan: 3..=1,
-            ..DemoSpec::demo()
+            ..DemoSpec::demo(today)
         };
         assert!(empty.check().is_err());
         let no_years = DemoSpec {
             years: Vec::new(),
-            ..DemoSpec::demo()
+            ..DemoSpec::demo(today)
         };
         assert!(no_years.check().is_err());
+    }
+
+    #[test]
+    fn the_demo_runs_from_2023_24_to_the_current_year() {
+        let slugs = |y, m, d| {
+            let today = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            DemoSpec::demo(today)
+                .years
+                .iter()
+                .map(|y| y.slug())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            slugs(2026, 11, 30),
+            ["2023-24", "2024-25", "2025-26", "2026-27"]
+        );
+        assert_eq!(slugs(2026, 3, 31), ["2023-24", "2024-25", "2025-26"]);
+        assert_eq!(slugs(2023, 5, 1), ["2023-24"]);
     }
 
     #[test]

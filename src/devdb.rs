@@ -22,7 +22,7 @@
 //!
 //! Everything here blocks; from async code call it inside `tokio::task::spawn_blocking`.
 
-use std::ffi::{CStr, OsStr, OsString};
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -32,6 +32,10 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::kill;
+use nix::unistd::{Pid, Uid, User};
 
 /// The superuser `initdb` creates, and the user in [`LocalPostgres::url`].
 const SUPERUSER: &str = "medopt";
@@ -513,61 +517,27 @@ fn run_as() -> Result<Option<RunAs>, Error> {
     if !is_root() {
         return Ok(None);
     }
-    lookup_user(c"postgres")?
+    lookup_user("postgres")?
         .map(Some)
         .ok_or(Error::NoPostgresUser)
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    Uid::effective().is_root()
 }
 
-/// `getpwnam_r`, the thread-safe `getpwnam`: several test threads may start clusters at once.
-fn lookup_user(name: &CStr) -> Result<Option<RunAs>, Error> {
-    let mut buf_len = 4096;
-    loop {
-        let mut buf = vec![0 as libc::c_char; buf_len];
-        // SAFETY: `passwd` is plain data, for which all-zero bytes are a valid value.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut found: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call, and `buf.len()` is the buffer's size.
-        let rc = unsafe {
-            libc::getpwnam_r(
-                name.as_ptr(),
-                &mut pwd,
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut found,
-            )
-        };
-        if rc == libc::ERANGE && buf_len < 1 << 20 {
-            buf_len *= 4;
-            continue;
-        }
-        if rc != 0 {
-            return Err(Error::Io {
-                action: format!("could not look up the {name:?} OS user"),
-                error: io::Error::from_raw_os_error(rc),
-            });
-        }
-        if found.is_null() {
-            return Ok(None);
-        }
-        let home = if pwd.pw_dir.is_null() {
-            PathBuf::from("/")
-        } else {
-            // SAFETY: on success pw_dir points at a NUL-terminated string inside `buf`, which
-            // is still alive here.
-            let dir = unsafe { CStr::from_ptr(pwd.pw_dir) };
-            PathBuf::from(OsStr::from_bytes(dir.to_bytes()))
-        };
-        return Ok(Some(RunAs {
-            uid: pwd.pw_uid,
-            gid: pwd.pw_gid,
-            home,
-        }));
-    }
+/// The OS user `name`, if there is one (`getpwnam_r`, safe with several test threads starting
+/// clusters at once).
+fn lookup_user(name: &str) -> Result<Option<RunAs>, Error> {
+    let user = User::from_name(name).map_err(|errno| Error::Io {
+        action: format!("could not look up the {name:?} OS user"),
+        error: io::Error::from(errno),
+    })?;
+    Ok(user.map(|u| RunAs {
+        uid: u.uid.as_raw(),
+        gid: u.gid.as_raw(),
+        home: u.dir,
+    }))
 }
 
 /// The folder with `initdb` and `pg_ctl`: the one given, else `pg_config --bindir`, the newest
@@ -745,10 +715,9 @@ fn accepts_tcp(port: u16) -> bool {
 }
 
 fn process_exists(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists and may be signalled.
-    let rc = unsafe { libc::kill(pid, 0) };
-    // EPERM: it exists but belongs to someone else.
-    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    // Signal 0 only checks that the process exists and may be signalled; EPERM: it exists
+    // but belongs to someone else.
+    matches!(kill(Pid::from_raw(pid), None), Ok(()) | Err(Errno::EPERM))
 }
 
 /// Exists and is not a zombie. The stopped postmaster is not our child but pg_ctl's, so init
@@ -784,6 +753,7 @@ fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::sys::signal::Signal;
     use std::net::TcpListener;
 
     /// A cluster in a fresh directory on a free port, stopped and deleted on drop.
@@ -952,8 +922,7 @@ mod tests {
         let sandbox = Sandbox::new();
         let pg = sandbox.start();
         let pid = postmaster_pid(&pg);
-        // SAFETY: sending a signal to a process we started.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+        kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
         assert!(wait_until(Duration::from_secs(5), || !process_alive(pid)));
         // Straight away: the old postmaster may still be a zombie and its children alive.
         assert!(

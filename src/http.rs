@@ -14,7 +14,6 @@ use tower_http::compression::CompressionLayer;
 use tower_http::csrf::{CsrfLayer, ProtectionError};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -26,7 +25,8 @@ use crate::auth::{self, SESSION_IDLE_LIMIT};
 use crate::error::{AppError, internal_error_page};
 use crate::routes::{RouteInfo, Routes};
 use crate::{
-    AppState, accessibility, admin, catalogue, exports, health, home, icbs, orgs, plans, rollups,
+    AppState, accessibility, admin, assets, catalogue, exports, health, home, icbs, orgs, plans,
+    rollups,
 };
 
 /// Requests that take longer are answered 503 and their work dropped.
@@ -37,8 +37,6 @@ const BODY_LIMIT_BYTES: usize = 5 * 1024 * 1024;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
      base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
-/// Static files are not fingerprinted, so they are cached for an hour and then revalidated.
-const STATIC_CACHE_CONTROL: &str = "public, max-age=3600";
 
 /// Every feature's routes.
 fn routes() -> Routes {
@@ -71,7 +69,7 @@ pub fn app(state: AppState) -> Router {
         // Static files and the 404 fallback are added after, so they cost no session lookup.
         .layer(middleware::from_fn(auth::csrf::require_token))
         .layer(session_layer(&state))
-        .merge(static_files())
+        .merge(assets::router())
         .fallback(not_found)
         .layer(
             CsrfLayer::new().with_rejection_response(|_: ProtectionError| {
@@ -115,19 +113,6 @@ pub fn app(state: AppState) -> Router {
                 )),
         )
         .with_state(state)
-}
-
-/// `/static/…` from the `static/` folder, and `/assets/…` for the NHS.UK frontend's icons,
-/// which its compiled CSS requests from that absolute path.
-fn static_files() -> Router<AppState> {
-    let cached = SetResponseHeaderLayer::overriding(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(STATIC_CACHE_CONTROL),
-    );
-    Router::new()
-        .nest_service("/static", ServeDir::new("static"))
-        .nest_service("/assets", ServeDir::new("static/nhsuk-frontend/assets"))
-        .layer(cached)
 }
 
 /// Server-side sessions: HttpOnly, SameSite=Lax, ended after 30 idle minutes (every request

@@ -2,6 +2,9 @@
 //!
 //! Every handler here starts by proving scope ([`IcbAccess`] / [`RegionAccess`]) and reads
 //! through a scoped transaction, so row-level security backs up the check.
+//!
+//! An ICB has a plan only for a programme year it existed in (for at least a day): one that
+//! closed in March 2026 has none for 2026/27, one formed in April 2026 none before it.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -74,13 +77,57 @@ impl PlanStatus {
     }
 }
 
+/// Whether an ICB existed in a programme year, and if not, which side of it the year is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existence {
+    Existed,
+    BeforeFormed,
+    AfterClosed,
+}
+
+impl Existence {
+    /// For an ICB that existed from `valid_from` to `valid_to` (inclusive).
+    pub fn of(valid_from: NaiveDate, valid_to: Option<NaiveDate>, year: FinancialYear) -> Self {
+        if valid_from > year.ends_on() {
+            Existence::BeforeFormed
+        } else if valid_to.is_some_and(|to| to < year.starts_on()) {
+            Existence::AfterClosed
+        } else {
+            Existence::Existed
+        }
+    }
+
+    /// For a year the ICB did not exist in, in words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Existence::Existed => "",
+            Existence::BeforeFormed => "Before the ICB was formed",
+            Existence::AfterClosed => "After the ICB closed",
+        }
+    }
+}
+
 /// One programme year on an ICB's page.
 pub struct YearPlan {
     pub year_label: String,
     pub year_slug: String,
     pub open_for_editing: bool,
+    /// The ICB existed in the year (only then can it have a plan).
+    pub existence: Existence,
     pub status: Option<PlanStatus>,
     pub review_comment: Option<String>,
+}
+
+impl YearPlan {
+    /// Whether the ICB existed in the year.
+    pub fn existed(&self) -> bool {
+        self.existence == Existence::Existed
+    }
+
+    /// Whether an editor may start the year's plan here.
+    pub fn can_start(&self) -> bool {
+        self.status.is_none() && self.open_for_editing && self.existed()
+    }
 }
 
 /// `/icbs/{icb}`
@@ -98,8 +145,10 @@ pub struct IcbPage {
 async fn plans_for_icb(conn: &mut PgConnection, icb: &IcbAccess) -> sqlx::Result<Vec<YearPlan>> {
     let rows = sqlx::query!(
         r#"
-        select y.starts_on, y.open_for_editing, p.status as "status?: PlanStatus", p.review_comment
+        select y.starts_on, y.open_for_editing, i.valid_from, i.valid_to,
+               p.status as "status?: PlanStatus", p.review_comment
         from programme_year y
+        join icb i on i.icb_id = $1
         left join plan p on p.programme_year_id = y.programme_year_id and p.icb_id = $1
         order by y.starts_on desc
         "#,
@@ -115,6 +164,7 @@ async fn plans_for_icb(conn: &mut PgConnection, icb: &IcbAccess) -> sqlx::Result
                 year_label: year.to_string(),
                 year_slug: year.slug(),
                 open_for_editing: r.open_for_editing,
+                existence: Existence::of(r.valid_from, r.valid_to, year),
                 status: r.status,
                 review_comment: r.review_comment,
             })
@@ -130,10 +180,7 @@ async fn icb_page(
 ) -> AppResult<IcbPage> {
     let plans = plans_for_icb(conn, icb).await?;
     // A refused start links to the first year that can still be started.
-    if let Some(open) = plans
-        .iter()
-        .find(|p| p.status.is_none() && p.open_for_editing && icb.can_edit())
-    {
+    if let Some(open) = plans.iter().find(|p| p.can_start() && icb.can_edit()) {
         errors.link_to("year", format!("start-{}", open.year_slug));
     }
     Ok(IcbPage {
@@ -180,9 +227,14 @@ async fn start_plan(
         .map(|r| r.programme_year_id),
         None => None,
     };
-    let (Some(year), Some(programme_year_id)) = (year, programme_year) else {
+    let refusal = match (year, programme_year) {
+        (Some(year), Some(_)) => not_in_existence(&mut tx, &icb, year).await?,
+        _ => Some("Choose a programme year that is open for planning".to_owned()),
+    };
+    let (Some(year), Some(programme_year_id), None) = (year, programme_year, refusal.as_ref())
+    else {
         let mut errors = FieldErrors::default();
-        errors.add("year", "Choose a programme year that is open for planning");
+        errors.add("year", refusal.unwrap_or_default());
         let page = icb_page(&mut tx, &user, &icb, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
@@ -209,14 +261,44 @@ async fn start_plan(
     Ok(Redirect::to(&format!("/icbs/{}/{}/plan", icb.ods_code(), year.slug())).into_response())
 }
 
+/// Why the ICB cannot have a plan for `year`, if it did not exist in it.
+async fn not_in_existence(
+    conn: &mut PgConnection,
+    icb: &IcbAccess,
+    year: FinancialYear,
+) -> sqlx::Result<Option<String>> {
+    let dates = sqlx::query!(
+        "select valid_from, valid_to from icb where icb_id = $1",
+        icb.icb_id()
+    )
+    .fetch_one(conn)
+    .await?;
+    let day = |d: NaiveDate| d.format("%-d %B %Y").to_string();
+    Ok(
+        match Existence::of(dates.valid_from, dates.valid_to, year) {
+            Existence::Existed => None,
+            Existence::BeforeFormed => Some(format!(
+                "{} was formed on {}, so it cannot have a plan for {year}",
+                icb.name(),
+                day(dates.valid_from)
+            )),
+            Existence::AfterClosed => Some(format!(
+                "{} closed on {}, so it cannot have a plan for {year}",
+                icb.name(),
+                dates.valid_to.map(day).unwrap_or_default()
+            )),
+        },
+    )
+}
+
 /// One ICB's row on a region page.
 pub struct RegionIcbRow {
     pub ods_code: String,
     pub name: String,
     pub closed_on: Option<NaiveDate>,
-    /// Status per year, in the order of [`RegionPage::years`].
-    pub statuses: Vec<Option<PlanStatus>>,
-    /// The latest year's review comment.
+    /// Per year, in the order of [`RegionPage::years`]: whether it existed, and its plan.
+    pub statuses: Vec<(Existence, Option<PlanStatus>)>,
+    /// The review comment on its latest plan.
     pub latest_comment: Option<String>,
 }
 
@@ -244,7 +326,7 @@ async fn show_region(
             .await?;
     let rows = sqlx::query!(
         r#"
-        select i.ods_code, i.name, i.valid_to, y.starts_on,
+        select i.ods_code, i.name, i.valid_from, i.valid_to, y.starts_on,
                p.status as "status?: PlanStatus", p.review_comment
         from icb i
         cross join programme_year y
@@ -264,11 +346,19 @@ async fn show_region(
                 name: row.name.clone(),
                 closed_on: row.valid_to,
                 statuses: Vec::new(),
-                latest_comment: row.review_comment.clone(),
+                latest_comment: None,
             });
         }
+        let existence = FinancialYear::from_start_date(row.starts_on)
+            .map_or(Existence::Existed, |y| {
+                Existence::of(row.valid_from, row.valid_to, y)
+            });
         if let Some(icb) = icbs.last_mut() {
-            icb.statuses.push(row.status);
+            // Years come newest first: the first plan is the latest.
+            if row.status.is_some() && icb.statuses.iter().all(|(_, s)| s.is_none()) {
+                icb.latest_comment = row.review_comment;
+            }
+            icb.statuses.push((existence, row.status));
         }
     }
     Ok(RegionPage {

@@ -1,9 +1,12 @@
-//! The NHS reference data shipped in `reference/` (regions, ICBs, the opportunity catalogue),
-//! loaded on every start.
+//! The NHS reference data shipped in `reference/` (regions, ICBs and their successions, the
+//! opportunity catalogue), loaded on every start, so a fresh install knows the organisations
+//! of every programme year and the catalogue of every shipped year.
 //!
 //! Loading is idempotent and polite: a row is inserted when missing and refreshed from the
 //! file only while no administrator has edited it (`edited_at is null`) and only when a value
 //! actually differs, so a reload changes nothing and never overwrites an administrator's edit.
+
+use std::collections::BTreeMap;
 
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -14,14 +17,16 @@ use crate::domain::FinancialYear;
 
 const REGIONS_CSV: &str = include_str!("../reference/regions.csv");
 const ICBS_CSV: &str = include_str!("../reference/icbs.csv");
+const SUCCESSIONS_CSV: &str = include_str!("../reference/icb_successions_2026.csv");
 const OPPORTUNITIES_CSV: &str = include_str!("../reference/opportunities_2023_24.csv");
 
 /// ICBs in the reference file start on the day ICBs were established.
 const ICBS_ESTABLISHED: NaiveDate = NaiveDate::from_ymd_opt(2022, 7, 1).expect("valid date");
 /// The twelve ICBs marked `abolished` in the file ceased on this day.
 const ICBS_ABOLISHED: NaiveDate = NaiveDate::from_ymd_opt(2026, 3, 31).expect("valid date");
-/// Programme years whose catalogue ships with the code (2024/25 kept 2023/24's list).
-const SHIPPED_YEARS: [i32; 2] = [2023, 2024];
+/// Programme years whose catalogue ships with the code: 2024/25 kept 2023/24's list, and later
+/// years start from it too until an administrator records NHS England's changes.
+const SHIPPED_YEARS: [i32; 4] = [2023, 2024, 2025, 2026];
 /// The year from which the `efficiency_focus_2024_25` column applies.
 const EFFICIENCY_FOCUS_FROM: i32 = 2024;
 
@@ -39,7 +44,27 @@ struct IcbRow {
     region_ods_code: String,
     ons_code: String,
     status_from_2026_04_01: String,
-    successor_or_change: String,
+}
+
+/// One predecessor → successor pair of `icb_successions_2026.csv`.
+#[derive(Debug, Deserialize)]
+struct SuccessionRow {
+    predecessor_ods_code: String,
+    successor_ods_code: String,
+    successor_name: String,
+    successor_region_ods_code: String,
+    /// The successor's first day in charge.
+    succession_date: NaiveDate,
+}
+
+/// An ICB as the loader writes it.
+struct NewIcb<'a> {
+    ods_code: &'a str,
+    name: &'a str,
+    ons_code: Option<&'a str>,
+    region_ods_code: &'a str,
+    valid_from: NaiveDate,
+    valid_to: Option<NaiveDate>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,30 +104,49 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<LoadReport> {
         .await?
         .rows_affected();
     }
-    for row in parse::<IcbRow>(ICBS_CSV)? {
-        let valid_to = (row.status_from_2026_04_01 == "abolished").then_some(ICBS_ABOLISHED);
-        let note = Some(row.successor_or_change).filter(|s| !s.is_empty());
+    let icbs = parse::<IcbRow>(ICBS_CSV)?;
+    for row in &icbs {
+        let icb = NewIcb {
+            ods_code: &row.ods_code,
+            name: &row.name,
+            ons_code: Some(row.ons_code.as_str()).filter(|c| !c.is_empty()),
+            region_ods_code: &row.region_ods_code,
+            valid_from: ICBS_ESTABLISHED,
+            valid_to: (row.status_from_2026_04_01 == "abolished").then_some(ICBS_ABOLISHED),
+        };
+        changed += upsert_icb(&mut tx, &icb).await?;
+    }
+    // The ICBs formed by the successions (the others, such as QRL, are in icbs.csv), then the
+    // successions themselves.
+    let successions = parse::<SuccessionRow>(SUCCESSIONS_CSV)?;
+    let mut formed: BTreeMap<&str, &SuccessionRow> = BTreeMap::new();
+    for row in &successions {
+        if icbs.iter().all(|i| i.ods_code != row.successor_ods_code) {
+            formed.entry(&row.successor_ods_code).or_insert(row);
+        }
+    }
+    for row in formed.into_values() {
+        let icb = NewIcb {
+            ods_code: &row.successor_ods_code,
+            name: &row.successor_name,
+            ons_code: None,
+            region_ods_code: &row.successor_region_ods_code,
+            valid_from: row.succession_date,
+            valid_to: None,
+        };
+        changed += upsert_icb(&mut tx, &icb).await?;
+    }
+    for row in &successions {
+        // An administrator's record of the same pair (another date) is kept.
         changed += sqlx::query!(
             r#"
-            insert into icb (ods_code, name, ons_code, region_id, valid_from, valid_to, change_note)
-            select $1, $2, $3, region_id, $5, $6, $7 from region where ods_code = $4
-            on conflict (ods_code) do update
-               set name = excluded.name, ons_code = excluded.ons_code, region_id = excluded.region_id,
-                   valid_from = excluded.valid_from, valid_to = excluded.valid_to,
-                   change_note = excluded.change_note
-            where icb.edited_at is null
-              and (icb.name, icb.ons_code, icb.region_id, icb.valid_from, icb.valid_to, icb.change_note)
-                  is distinct from
-                  (excluded.name, excluded.ons_code, excluded.region_id, excluded.valid_from,
-                   excluded.valid_to, excluded.change_note)
+            insert into icb_succession (predecessor_icb_id, successor_icb_id, effective_from)
+            select p.icb_id, s.icb_id, $3 from icb p, icb s where p.ods_code = $1 and s.ods_code = $2
+            on conflict (predecessor_icb_id, successor_icb_id) do nothing
             "#,
-            row.ods_code,
-            row.name,
-            row.ons_code,
-            row.region_ods_code,
-            ICBS_ESTABLISHED,
-            valid_to,
-            note,
+            row.predecessor_ods_code,
+            row.successor_ods_code,
+            row.succession_date,
         )
         .execute(&mut *tx)
         .await?
@@ -128,14 +172,41 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<LoadReport> {
     })
 }
 
+/// Inserts the ICB, or refreshes it from the file while no administrator has edited it.
+async fn upsert_icb(tx: &mut sqlx::PgConnection, icb: &NewIcb<'_>) -> anyhow::Result<u64> {
+    let result = sqlx::query!(
+        r#"
+        insert into icb (ods_code, name, ons_code, region_id, valid_from, valid_to)
+        select $1, $2, $3, region_id, $5, $6 from region where ods_code = $4
+        on conflict (ods_code) do update
+           set name = excluded.name, ons_code = excluded.ons_code, region_id = excluded.region_id,
+               valid_from = excluded.valid_from, valid_to = excluded.valid_to
+        where icb.edited_at is null
+          and (icb.name, icb.ons_code, icb.region_id, icb.valid_from, icb.valid_to)
+              is distinct from
+              (excluded.name, excluded.ons_code, excluded.region_id, excluded.valid_from,
+               excluded.valid_to)
+        "#,
+        icb.ods_code,
+        icb.name,
+        icb.ons_code,
+        icb.region_ods_code,
+        icb.valid_from,
+        icb.valid_to,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(result.rows_affected())
+}
+
 async fn upsert_opportunity(
     tx: &mut sqlx::PgConnection,
     year: FinancialYear,
     row: &OpportunityRow,
 ) -> anyhow::Result<u64> {
-    // A blank title or a "NOT VERIFIED" note means NHS England's title is not confirmed.
-    let confirmed = !row.title.is_empty() && !row.title_verification.starts_with("NOT VERIFIED");
-    let title = Some(row.title.as_str()).filter(|t| !t.is_empty());
+    // A "NOT VERIFIED" note means the title is a working one, not NHS England's.
+    let confirmed = !row.title_verification.starts_with("NOT VERIFIED");
+    let title = row.title.as_str();
     let focus = row.efficiency_focus_2024_25 && year.start_year() >= EFFICIENCY_FOCUS_FROM;
     let result = sqlx::query!(
         r#"
@@ -176,6 +247,8 @@ fn parse<T: for<'de> Deserialize<'de>>(csv_text: &str) -> anyhow::Result<Vec<T>>
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[test]
@@ -183,15 +256,43 @@ mod tests {
         assert_eq!(parse::<RegionRow>(REGIONS_CSV).unwrap().len(), 7);
         let icbs = parse::<IcbRow>(ICBS_CSV).unwrap();
         assert_eq!(icbs.len(), 42);
-        assert_eq!(
-            icbs.iter()
-                .filter(|r| r.status_from_2026_04_01 == "abolished")
-                .count(),
-            12
+        let opportunities = parse::<OpportunityRow>(OPPORTUNITIES_CSV).unwrap();
+        assert_eq!(opportunities.len(), 16);
+        assert!(opportunities.iter().all(|o| !o.title.is_empty()));
+    }
+
+    /// The twelve ICBs marked abolished in icbs.csv are exactly the predecessors of the
+    /// successions, which take effect the day after they close; six ICBs are formed.
+    #[test]
+    fn successions_match_the_icbs_that_closed() {
+        let icbs = parse::<IcbRow>(ICBS_CSV).unwrap();
+        let successions = parse::<SuccessionRow>(SUCCESSIONS_CSV).unwrap();
+        assert_eq!(successions.len(), 16);
+        let abolished: BTreeSet<&str> = icbs
+            .iter()
+            .filter(|r| r.status_from_2026_04_01 == "abolished")
+            .map(|r| r.ods_code.as_str())
+            .collect();
+        let predecessors: BTreeSet<&str> = successions
+            .iter()
+            .map(|r| r.predecessor_ods_code.as_str())
+            .collect();
+        assert_eq!(abolished.len(), 12);
+        assert_eq!(predecessors, abolished);
+        assert!(
+            successions
+                .iter()
+                .all(|r| r.succession_date == ICBS_ABOLISHED.succ_opt().unwrap())
         );
+        let formed: BTreeSet<&str> = successions
+            .iter()
+            .map(|r| r.successor_ods_code.as_str())
+            .filter(|code| icbs.iter().all(|i| i.ods_code != *code))
+            .collect();
         assert_eq!(
-            parse::<OpportunityRow>(OPPORTUNITIES_CSV).unwrap().len(),
-            16
+            formed,
+            BTreeSet::from(["D7T5G", "S0E4D", "S1Y5D", "S9B9J", "T6Y0W", "Z9B2Z"])
         );
+        assert_eq!(42 - abolished.len() + formed.len(), 36);
     }
 }

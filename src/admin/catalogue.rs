@@ -214,7 +214,7 @@ pub async fn copy_year(
 pub struct OpportunityRow {
     pub number: i16,
     pub group_name: String,
-    pub title: Option<String>,
+    pub title: String,
     pub title_confirmed: bool,
     pub efficiency_focus: bool,
 }
@@ -335,7 +335,7 @@ async fn groups_of_year(conn: &mut PgConnection, id: i16) -> sqlx::Result<Vec<St
 /// An opportunity as stored.
 struct StoredOpportunity {
     group_name: String,
-    title: Option<String>,
+    title: String,
     title_confirmed: bool,
     efficiency_focus: bool,
 }
@@ -372,7 +372,7 @@ async fn edit_opportunity_form(
         year_label: year.to_string(),
         year_slug: year.slug(),
         number,
-        title: row.title.unwrap_or_default(),
+        title: row.title,
         title_confirmed: row.title_confirmed,
         group_name: row.group_name,
         groups: groups_of_year(&mut tx, id).await?,
@@ -405,8 +405,15 @@ async fn update_opportunity(
     let confirmed = form.title_confirmed.is_some();
     let focus = form.efficiency_focus.is_some();
     let mut errors = FieldErrors::default();
-    if confirmed && title.is_empty() {
-        errors.add("title", "Enter the title before marking it as confirmed");
+    if title.is_empty() {
+        errors.add(
+            "title",
+            if confirmed {
+                "Enter the title before marking it as confirmed"
+            } else {
+                "Enter a title: NHS England's, or a working title until it is confirmed"
+            },
+        );
     }
     if title.chars().count() > 300 {
         errors.add("title", "Title must be 300 characters or fewer");
@@ -429,7 +436,6 @@ async fn update_opportunity(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let title = (!title.is_empty()).then_some(title);
     sqlx::query!(
         r#"update opportunity set title = $3, title_confirmed = $4, group_name = $5, efficiency_focus = $6, edited_at = now()
            where programme_year_id = $1 and number = $2"#,

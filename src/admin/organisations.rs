@@ -1,5 +1,6 @@
 //! `/admin/organisations`: the effective-dated organisation structure. Administrators add
-//! ICBs (new ODS codes are not in the shipped reference data) and record that ICBs were
+//! ICBs (the shipped reference data knows those of April 2026; later ones are added here, with
+//! three- or five-character ODS codes) and record that ICBs were
 //! abolished and succeeded by another from a date: a merger is several predecessors with one
 //! successor, a split one predecessor recorded against each successor.
 //!
@@ -45,7 +46,8 @@ pub struct IcbListing {
     pub region_name: String,
     pub valid_from: NaiveDate,
     pub valid_to: Option<NaiveDate>,
-    pub change_note: Option<String>,
+    /// What happened to it ([`crate::orgs::histories`]).
+    pub history: Vec<String>,
 }
 
 /// An ICB that can be chosen in the change form (one that has not closed).
@@ -110,16 +112,26 @@ async fn page(
     succession: SuccessionForm,
     errors: FieldErrors,
 ) -> sqlx::Result<OrganisationsAdminPage> {
-    let icbs = sqlx::query_as!(
-        IcbListing,
+    let mut histories = crate::orgs::histories(&mut *conn).await?;
+    let icbs = sqlx::query!(
         r#"
-        select i.ods_code, i.name, r.name as region_name, i.valid_from, i.valid_to, i.change_note
+        select i.icb_id, i.ods_code, i.name, r.name as region_name, i.valid_from, i.valid_to
         from icb i join region r using (region_id)
         order by r.name, i.name
         "#
     )
     .fetch_all(&mut *conn)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|i| IcbListing {
+        history: histories.remove(&i.icb_id).unwrap_or_default(),
+        ods_code: i.ods_code,
+        name: i.name,
+        region_name: i.region_name,
+        valid_from: i.valid_from,
+        valid_to: i.valid_to,
+    })
+    .collect::<Vec<_>>();
     let regions = sqlx::query!("select ods_code, name from region order by name")
         .fetch_all(&mut *conn)
         .await?
@@ -212,10 +224,10 @@ async fn add_icb(
     let mut tx = scope::begin(&state, &admin.0.scope()).await?;
     let mut errors = FieldErrors::default();
     let code = form.ods_code.trim().to_uppercase();
-    if code.len() != 3 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+    if !crate::orgs::is_icb_code(&code) {
         errors.add(
             "ods_code",
-            "Enter the ICB's 3-character ODS code, for example QE1",
+            "Enter the ICB's ODS code: 3 or 5 letters or digits, for example QE1 or S1Y5D",
         );
     }
     let name = form.name.trim();
@@ -337,21 +349,11 @@ async fn record_succession(
         return refuse(tx, &admin, NewIcbForm::default(), form, errors).await;
     };
     let last_day = effective - Days::new(1);
-    let note = format!(
-        "Succeeded by {} ({}) from {}",
-        successor.name,
-        successor.ods_code,
-        effective.format("%-d %B %Y")
-    );
     let ids: Vec<i32> = predecessors.iter().map(|p| p.icb_id).collect();
     sqlx::query!(
-        r#"
-        update icb set valid_to = $2, change_note = $3, edited_at = now()
-        where icb_id = any($1)
-        "#,
+        "update icb set valid_to = $2, edited_at = now() where icb_id = any($1)",
         &ids,
         last_day,
-        note
     )
     .execute(&mut *tx)
     .await?;

@@ -42,8 +42,8 @@ impl DemoIcb {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoOpportunity {
     pub number: i16,
-    /// `None` while the title is unconfirmed.
-    pub title: Option<String>,
+    /// NHS England's title, or a working title while it is unconfirmed.
+    pub title: String,
     pub slug: String,
 }
 
@@ -274,14 +274,7 @@ fn plan_for(spec: &DemoSpec, ctx: &YearContext<'_>, icb: &DemoIcb) -> PlanData {
     };
     let clock = Clock::new(ctx.today);
     let created_at = clock.at(&mut rng, opened);
-    let submitted_at =
-        (status != PlanStatus::Draft).then(|| clock.after(&mut rng, created_at, 20..=55));
-    let reviewed_at = match (status, submitted_at) {
-        (PlanStatus::Agreed | PlanStatus::Returned, Some(at)) => {
-            Some(clock.after(&mut rng, at, 4..=20))
-        }
-        _ => None,
-    };
+    let (submitted_at, reviewed_at) = review_dates(&mut rng, ctx, &clock, status, created_at);
     let review_comment = match status {
         PlanStatus::Returned => text::RETURN_COMMENTS.choose(&mut rng).copied(),
         PlanStatus::Agreed if rng.random_bool(0.3) => {
@@ -319,8 +312,38 @@ fn plan_for(spec: &DemoSpec, ctx: &YearContext<'_>, icb: &DemoIcb) -> PlanData {
     }
 }
 
+/// When a plan was submitted and reviewed, as people work: a plan with the reviewer was sent
+/// days to a few weeks ago (a review does not wait months); one returned in the latest year
+/// came back a few weeks ago and is being revised; other plans were submitted a few weeks
+/// after they were opened and reviewed within a few weeks of that.
+fn review_dates(
+    rng: &mut StdRng,
+    ctx: &YearContext<'_>,
+    clock: &Clock,
+    status: PlanStatus,
+    created_at: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let days_ago = |rng: &mut StdRng, days: RangeInclusive<u64>| {
+        let day = ctx.today - Days::new(rng.random_range(days));
+        clock.at(rng, day).max(created_at)
+    };
+    match status {
+        PlanStatus::Draft => (None, None),
+        PlanStatus::Submitted => (Some(days_ago(rng, 1..=21)), None),
+        PlanStatus::Returned if ctx.latest => {
+            let submitted = days_ago(rng, 15..=50);
+            (Some(submitted), Some(clock.after(rng, submitted, 3..=12)))
+        }
+        PlanStatus::Returned | PlanStatus::Agreed => {
+            let submitted = clock.after(rng, created_at, 20..=55);
+            (Some(submitted), Some(clock.after(rng, submitted, 4..=20)))
+        }
+    }
+}
+
 /// Where a plan is: drafts for a year not yet begun, mostly drafts and submissions early in
-/// a year, mostly agreed once it is under way, nearly all agreed in earlier years.
+/// a year, mostly agreed once it is under way, nearly all agreed in earlier years (where none
+/// is still with the reviewer: reviews take weeks, not years).
 fn status_for(rng: &mut StdRng, ctx: &YearContext<'_>) -> PlanStatus {
     use PlanStatus::{Agreed, Draft, Returned, Submitted};
     let start = ctx.year.starts_on();
@@ -332,7 +355,7 @@ fn status_for(rng: &mut StdRng, ctx: &YearContext<'_>) -> PlanStatus {
     } else if ctx.latest {
         [(Draft, 14), (Submitted, 10), (Returned, 11), (Agreed, 65)]
     } else {
-        [(Draft, 6), (Submitted, 5), (Returned, 7), (Agreed, 82)]
+        [(Draft, 4), (Submitted, 0), (Returned, 4), (Agreed, 92)]
     };
     let mut roll = rng.random_range(0..100);
     for (status, weight) in weights {
@@ -794,24 +817,31 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
 
-    /// 42 ICBs in 7 regions; the first twelve close on 31 March 2026, as in the reference data.
+    /// 42 ICBs in 7 regions, the first twelve closing on 31 March 2026, and six formed the
+    /// next day, as in the reference data.
     fn icbs() -> Vec<DemoIcb> {
-        (0..42)
-            .map(|i| DemoIcb {
-                icb_id: i + 1,
-                ods_code: format!("Q{i:02}"),
-                region_code: format!("Y{}", 56 + i % 7),
-                valid_from: date(2022, 7, 1),
-                valid_to: (i < 12).then(|| date(2026, 3, 31)),
-            })
-            .collect()
+        let old = (0..42).map(|i| DemoIcb {
+            icb_id: i + 1,
+            ods_code: format!("Q{i:02}"),
+            region_code: format!("Y{}", 56 + i % 7),
+            valid_from: date(2022, 7, 1),
+            valid_to: (i < 12).then(|| date(2026, 3, 31)),
+        });
+        let new = (0..6).map(|i| DemoIcb {
+            icb_id: 100 + i,
+            ods_code: format!("N{i}A0B"),
+            region_code: format!("Y{}", 56 + i % 7),
+            valid_from: date(2026, 4, 1),
+            valid_to: None,
+        });
+        old.chain(new).collect()
     }
 
     fn catalogues(years: &[FinancialYear]) -> Catalogues {
         let list: Vec<DemoOpportunity> = (1..=16)
             .map(|n| DemoOpportunity {
                 number: n,
-                title: (n != 12 && n != 13).then(|| format!("Opportunity {n}")),
+                title: format!("Opportunity {n}"),
                 slug: [
                     "polypharmacy",
                     "af_doac",
@@ -827,7 +857,7 @@ mod tests {
     fn demo_spec() -> DemoSpec {
         DemoSpec {
             accounts_icb: Some("Q20".into()),
-            ..DemoSpec::demo()
+            ..DemoSpec::demo(date(2026, 11, 25))
         }
     }
 
@@ -854,9 +884,16 @@ mod tests {
     }
 
     #[test]
-    fn demo_plans_every_icb_in_both_years_with_varied_states() {
-        let plans = run(&demo_spec(), date(2026, 11, 25));
-        assert_eq!(plans.len(), 84);
+    fn demo_plans_every_icb_in_the_years_it_existed_with_varied_states() {
+        let today = date(2026, 11, 25);
+        let plans = run(&demo_spec(), today);
+        // 2023/24 to 2025/26: the 42 ICBs of 2022; 2026/27: 30 of them and 6 new ones.
+        assert_eq!(plans.len(), 42 * 3 + 36);
+        let icbs = icbs();
+        for plan in &plans {
+            let icb = icbs.iter().find(|i| i.icb_id == plan.icb_id).unwrap();
+            assert!(icb.existed_in(plan.year), "{} {}", plan.ods_code, plan.year);
+        }
         for status in [
             PlanStatus::Draft,
             PlanStatus::Submitted,
@@ -899,6 +936,35 @@ mod tests {
     }
 
     #[test]
+    fn plans_wait_for_review_days_or_weeks_and_only_in_the_current_year() {
+        let today = date(2026, 11, 25);
+        let midnight = today.and_time(NaiveTime::MIN).and_utc();
+        let plans = run(&demo_spec(), today);
+        let waiting: Vec<&PlanData> = plans
+            .iter()
+            .filter(|p| p.status == PlanStatus::Submitted)
+            .collect();
+        assert!(!waiting.is_empty());
+        for plan in waiting {
+            assert_eq!(plan.year.start_year(), 2026, "{}", plan.ods_code);
+            let days = (midnight - plan.submitted_at.unwrap()).num_days();
+            assert!(
+                (0..=21).contains(&days),
+                "{} waited {days} days",
+                plan.ods_code
+            );
+        }
+        for plan in plans.iter().filter(|p| p.reviewed_at.is_some()) {
+            let took = plan.reviewed_at.unwrap() - plan.submitted_at.unwrap();
+            assert!(
+                took.num_days() <= 20,
+                "{} reviewed in {took}",
+                plan.ods_code
+            );
+        }
+    }
+
+    #[test]
     fn phasing_sums_to_the_target_and_targets_are_plausible() {
         for plan in run(&demo_spec(), date(2026, 11, 25)) {
             for ws in &plan.workstreams {
@@ -927,8 +993,11 @@ mod tests {
 
     #[test]
     fn actuals_stop_at_the_last_complete_month_and_some_icbs_report_late() {
-        let spec = demo_spec();
         let today = date(2024, 11, 25);
+        let spec = DemoSpec {
+            accounts_icb: Some("Q20".into()),
+            ..DemoSpec::demo(today)
+        };
         let plans = run(&spec, today);
         let latest: Vec<&PlanData> = plans
             .iter()
@@ -983,7 +1052,7 @@ mod tests {
             .map(|y| icbs.iter().filter(|i| i.existed_in(*y)).count())
             .sum();
         assert_eq!(plans.len(), expected);
-        assert_eq!(expected, 42 * 3 + 30 * 2);
+        assert_eq!(expected, 42 * 3 + 36 * 2);
         for plan in &plans {
             assert_eq!(plan.workstreams.len(), 12);
             let reportable = reportable_months(plan.year, today);

@@ -34,6 +34,19 @@ pub async fn begin_load(conn: &mut PgConnection) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Brings the planner's statistics up to date on the tables the demo filled, so the first
+/// pages after a load are planned on the real row counts (autovacuum would get there later).
+/// Tables the connection's role does not own are skipped by PostgreSQL with a warning.
+pub async fn analyze(pool: &sqlx::PgPool) -> sqlx::Result<()> {
+    sqlx::raw_sql(
+        "analyze plan, workstream, workstream_month, workstream_update, measure, measure_value, \
+         demo_dataset",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Whether any demo plan is there.
 pub async fn demo_loaded(conn: &mut PgConnection) -> sqlx::Result<bool> {
     sqlx::query_scalar!(r#"select exists (select 1 from demo_dataset) as "loaded!""#)

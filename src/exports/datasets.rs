@@ -348,7 +348,7 @@ pub const WORKSTREAMS: Dataset = Dataset {
         col(
             "title",
             "text",
-            "Title of the opportunity or local priority; empty while a national title is unconfirmed",
+            "Title of the opportunity or local priority; never empty (a national opportunity whose title NHS England has not confirmed has a working title)",
         ),
         col(
             "efficiency_focus",

@@ -53,7 +53,7 @@ struct Catalogue(BTreeMap<i32, String>);
 impl Catalogue {
     async fn load(conn: &mut PgConnection, programme_year_id: i16) -> sqlx::Result<Self> {
         let rows = sqlx::query!(
-            r#"select opportunity_id, number || '. ' || coalesce(title, 'Title to be confirmed') as "title!"
+            r#"select opportunity_id, number || '. ' || title as "title!"
                from opportunity where programme_year_id = $1"#,
             programme_year_id
         )

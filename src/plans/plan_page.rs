@@ -26,7 +26,7 @@ pub const MIN_NATIONAL_OPPORTUNITIES: usize = 5;
 pub struct OpportunityOption {
     pub opportunity_id: i32,
     pub number: i16,
-    pub title: Option<String>,
+    pub title: String,
     pub efficiency_focus: bool,
     pub chosen: bool,
 }

@@ -91,7 +91,8 @@ pub struct Workstream {
     pub opportunity_id: Option<i32>,
     pub number: Option<i16>,
     pub group_name: Option<String>,
-    /// `None` while a national opportunity's title is unconfirmed.
+    /// The local priority's title or the opportunity's (never null in the database: `Option`
+    /// only because the query's `coalesce` is not known to be non-null).
     pub title: Option<String>,
     pub efficiency_focus: bool,
     pub description: String,
@@ -107,7 +108,7 @@ pub struct Workstream {
 impl Workstream {
     /// How it is named on pages: `4. Title` for a national opportunity, the local title otherwise.
     pub fn display_title(&self) -> String {
-        let title = self.title.as_deref().unwrap_or("Title to be confirmed");
+        let title = self.title.as_deref().unwrap_or_default();
         match self.number {
             Some(n) => format!("{n}. {title}"),
             None => title.to_owned(),

@@ -202,8 +202,8 @@ pub async fn region_choices(
 #[derive(Debug, Clone)]
 pub struct OpportunityFigures {
     pub number: i16,
-    /// `None` while unconfirmed.
-    pub title: Option<String>,
+    /// NHS England's title, or a working title while it is unconfirmed.
+    pub title: String,
     pub efficiency_focus: bool,
     pub icbs_choosing: i64,
     pub totals: PlanTotals,
@@ -211,13 +211,9 @@ pub struct OpportunityFigures {
 }
 
 impl OpportunityFigures {
-    /// `4. Title`, or the number with "title to be confirmed".
+    /// `4. Title`
     pub fn display_title(&self) -> String {
-        format!(
-            "{}. {}",
-            self.number,
-            self.title.as_deref().unwrap_or("Title to be confirmed")
-        )
+        format!("{}. {}", self.number, self.title)
     }
 }
 

@@ -407,10 +407,7 @@ fn matrix(
         .iter()
         .map(|o| MatrixColumn {
             number: o.number,
-            title: o
-                .title
-                .clone()
-                .unwrap_or_else(|| "Title to be confirmed".into()),
+            title: o.title.clone(),
             choosing: o.icbs_choosing,
         })
         .collect();

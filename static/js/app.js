@@ -1,11 +1,10 @@
 // Progressive enhancement only: every page works without this file.
 // Loaded as a module (our Content-Security-Policy allows no inline script), so it runs only in
 // browsers the NHS.UK frontend supports; it marks the body as the design system expects and
-// starts its components.
-import { initAll } from '/static/nhsuk-frontend/nhsuk-frontend.min.js'
+// starts its components. The frontend's address has its content hash in it, so the page names
+// it (`data-nhsuk-frontend` on this script's tag, preloaded there too) rather than this file.
 
 document.body.classList.add('js-enabled', 'nhsuk-frontend-supported')
-initAll()
 
 // A table too wide for the screen scrolls sideways inside its wrapper. Keyboard users scroll
 // it by focusing it, so a wrapper that scrolls joins the tab order as a region named after its
@@ -29,3 +28,7 @@ function markScrollingTables () {
 
 markScrollingTables()
 window.addEventListener('resize', markScrollingTables)
+
+const frontend = document.querySelector('script[data-nhsuk-frontend]')
+const { initAll } = await import(frontend.dataset.nhsukFrontend)
+initAll()

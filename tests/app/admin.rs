@@ -282,14 +282,14 @@ async fn a_new_year_copies_a_catalogue_and_titles_can_be_confirmed(pool: PgPool)
     let response = browser
         .post(
             "/admin/catalogue/years",
-            &[("year", "2025/26"), ("copy_from", "2024/25")],
+            &[("year", "2027/28"), ("copy_from", "2026/27")],
         )
         .await;
-    assert_eq!(response.location(), Some("/admin/catalogue/2025-26"));
+    assert_eq!(response.location(), Some("/admin/catalogue/2027-28"));
     let response = browser
         .post(
             "/admin/catalogue/years",
-            &[("year", "2025/26"), ("copy_from", "2024/25")],
+            &[("year", "2027/28"), ("copy_from", "2026/27")],
         )
         .await;
     assert_eq!(response.status, 422);
@@ -302,7 +302,7 @@ async fn a_new_year_copies_a_catalogue_and_titles_can_be_confirmed(pool: PgPool)
 
     let response = browser
         .post(
-            "/admin/catalogue/2025-26/opportunities/12",
+            "/admin/catalogue/2027-28/opportunities/12",
             &[
                 ("title", "Confirmed twelve"),
                 ("title_confirmed", "yes"),
@@ -313,10 +313,18 @@ async fn a_new_year_copies_a_catalogue_and_titles_can_be_confirmed(pool: PgPool)
         .await;
     assert_eq!(response.status, 303, "{}", response.body);
 
-    // Marking a blank title as confirmed is refused by the field.
+    // A blank title is refused by the field, confirmed or not (there is always a working title).
     let response = browser
         .post(
-            "/admin/catalogue/2025-26/opportunities/13",
+            "/admin/catalogue/2027-28/opportunities/13",
+            &[("title", " "), ("group_name", "Specific clinical areas")],
+        )
+        .await;
+    assert_eq!(response.status, 422);
+    assert!(response.field_error("title").is_some());
+    let response = browser
+        .post(
+            "/admin/catalogue/2027-28/opportunities/13",
             &[
                 ("title", ""),
                 ("title_confirmed", "yes"),
@@ -327,7 +335,7 @@ async fn a_new_year_copies_a_catalogue_and_titles_can_be_confirmed(pool: PgPool)
     assert_eq!(response.status, 422);
     assert!(response.field_error("title").is_some());
 
-    let public = app.get("/catalogue/2025-26").await.html();
+    let public = app.get("/catalogue/2027-28").await.html();
     let row = public
         .select(&sel(r#"tr[data-number="12"] td:nth-child(2)"#))
         .next()
@@ -337,7 +345,7 @@ async fn a_new_year_copies_a_catalogue_and_titles_can_be_confirmed(pool: PgPool)
     assert_eq!(public.select(&sel("tr.opportunity")).count(), 16);
     // 2024/25 is unchanged, and a reload of the reference data keeps the edit.
     medopt::reference::load(&app.pool).await.unwrap();
-    let row = app.get("/catalogue/2025-26").await.html();
+    let row = app.get("/catalogue/2027-28").await.html();
     assert!(
         row.select(&sel(r#"tr[data-number="12"] .title-unconfirmed"#))
             .next()
@@ -345,7 +353,7 @@ async fn a_new_year_copies_a_catalogue_and_titles_can_be_confirmed(pool: PgPool)
     );
     let old = app.get("/catalogue/2024-25").await.html();
     assert!(
-        old.select(&sel(r#"tr[data-number="12"] .title-unconfirmed"#))
+        old.select(&sel(r#"tr[data-number="13"] .title-unconfirmed"#))
             .next()
             .is_some()
     );
@@ -353,14 +361,14 @@ async fn a_new_year_copies_a_catalogue_and_titles_can_be_confirmed(pool: PgPool)
     // Closing a year stops ICBs starting plans in it.
     assert_eq!(
         browser
-            .post("/admin/catalogue/2025-26/status", &[("open", "false")])
+            .post("/admin/catalogue/2027-28/status", &[("open", "false")])
             .await
             .status,
         303
     );
     let editor = app.user(Role::IcbEditor, Some("QE1")).await;
     let mut theirs = app.login_as(&editor).await;
-    let response = theirs.post("/icbs/QE1/plans", &[("year", "2025-26")]).await;
+    let response = theirs.post("/icbs/QE1/plans", &[("year", "2027-28")]).await;
     assert_eq!(response.status, 422);
     assert_eq!(
         theirs

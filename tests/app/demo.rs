@@ -1,6 +1,8 @@
-//! `medopt demo`: the synthetic dataset covers every ICB in both years with plausible,
-//! consistent figures; loading it again changes no data; its accounts sign in; every page
-//! says the data is synthetic; real plans are never overwritten; the national scale loads.
+//! `medopt demo`: the synthetic dataset covers every ICB in every year from 2023/24 to the
+//! current one that it existed in, with plausible, consistent figures dated relative to today;
+//! loading it again changes no data; its accounts sign in; every page says the data is
+//! synthetic; exports have a title on every row; real plans are never overwritten; the
+//! national scale loads.
 
 use std::process::{Command, Stdio};
 
@@ -11,16 +13,20 @@ use sqlx::PgPool;
 
 use crate::common::{Browser, TestApp, sel, texts};
 
-/// A fixed "today", so the dataset is the same on every run: 2023/24 and 2024/25 are over.
+/// A fixed "today", so the dataset is the same on every run: 2023/24 to 2025/26 are over,
+/// 2026/27 has reported April to October.
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
 }
 
 async fn load_demo(app: &TestApp) -> DemoReport {
-    demo::load(&app.pool, &DemoSpec::demo(), today())
+    demo::load(&app.pool, &DemoSpec::demo(today()), today())
         .await
         .unwrap()
 }
+
+/// Plans of 2023/24, 2024/25 and 2025/26 (the 42 ICBs of 2022) and 2026/27 (the 36 of 2026).
+const DEMO_PLANS: usize = 42 * 3 + 36;
 
 async fn scalar(pool: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar::<_, i64>(sql)
@@ -76,13 +82,21 @@ fn password_of(report: &DemoReport, role: Role) -> (String, String) {
 }
 
 #[sqlx::test]
-async fn the_demo_gives_every_icb_a_varied_plan_for_both_years(pool: PgPool) {
+async fn the_demo_gives_every_icb_a_varied_plan_for_each_year_it_existed(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
     let report = load_demo(&app).await;
     assert!(!report.already_loaded);
-    assert_eq!((report.icbs, report.plans, report.plans_kept), (42, 84, 0));
+    assert!(
+        report.years_created.is_empty(),
+        "the reference data has every year"
+    );
+    assert_eq!(
+        (report.icbs, report.plans, report.plans_kept),
+        (48, DEMO_PLANS, 0)
+    );
 
-    // Every ICB that existed in the year has one plan for it (all 42 did in both years).
+    // Every ICB has one plan for each year it existed in, and none for the others: the
+    // twelve abolished in March 2026 stop at 2025/26, the six formed in April start in 2026/27.
     let per_year: Vec<(NaiveDate, i64)> = sqlx::query_as(
         "select y.starts_on, count(*) from plan p join programme_year y using (programme_year_id)
          group by 1 order by 1",
@@ -91,14 +105,47 @@ async fn the_demo_gives_every_icb_a_varied_plan_for_both_years(pool: PgPool) {
     .await
     .unwrap();
     let first = |y| NaiveDate::from_ymd_opt(y, 4, 1).unwrap();
-    assert_eq!(per_year, [(first(2023), 42), (first(2024), 42)]);
-    let icbs_without_a_plan = scalar(
+    assert_eq!(
+        per_year,
+        [
+            (first(2023), 42),
+            (first(2024), 42),
+            (first(2025), 42),
+            (first(2026), 36)
+        ]
+    );
+    let misplaced = scalar(
         &pool,
         "select count(*) from icb i, programme_year y
-         where not exists (select 1 from plan p where p.icb_id = i.icb_id and p.programme_year_id = y.programme_year_id)",
+         where (i.valid_from <= y.starts_on + interval '1 year' - interval '1 day'
+                and (i.valid_to is null or i.valid_to >= y.starts_on))
+           <> exists (select 1 from plan p where p.icb_id = i.icb_id and p.programme_year_id = y.programme_year_id)",
     )
     .await;
-    assert_eq!(icbs_without_a_plan, 0);
+    assert_eq!(misplaced, 0);
+
+    // A plan with the reviewer was sent days to a few weeks ago, in the current year; none
+    // waits for months. Nothing was opened, submitted or reviewed before its year's plans
+    // could be (the March before it).
+    let waiting: Vec<(NaiveDate, i64)> = sqlx::query_as(
+        "select y.starts_on, ('2026-11-25'::date - p.submitted_at::date)::bigint
+         from plan p join programme_year y using (programme_year_id) where p.status = 'submitted'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!waiting.is_empty());
+    for (year, days) in &waiting {
+        assert_eq!(*year, first(2026));
+        assert!((0..=21).contains(days), "waiting {days} days");
+    }
+    let early = scalar(
+        &pool,
+        "select count(*) from plan p join programme_year y using (programme_year_id)
+         where least(p.created_at, p.submitted_at, p.reviewed_at)::date < y.starts_on - 31",
+    )
+    .await;
+    assert_eq!(early, 0);
 
     // 5–9 national opportunities (fewer only in a few drafts) and 1–3 local priorities.
     let shapes: Vec<(String, i64, i64)> = sqlx::query_as(
@@ -108,7 +155,7 @@ async fn the_demo_gives_every_icb_a_varied_plan_for_both_years(pool: PgPool) {
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(shapes.len(), 84);
+    assert_eq!(shapes.len(), DEMO_PLANS);
     for (status, national, local) in &shapes {
         assert!((1..=3).contains(local), "{local} local priorities");
         if status == "draft" {
@@ -135,7 +182,10 @@ async fn the_demo_gives_every_icb_a_varied_plan_for_both_years(pool: PgPool) {
         assert!(n > 0, "no {status} plan");
     }
     let agreed = scalar(&pool, "select count(*) from plan where status = 'agreed'").await;
-    assert!(agreed > 42, "most plans are agreed: {agreed}");
+    assert!(
+        agreed as usize > DEMO_PLANS / 2,
+        "most plans are agreed: {agreed}"
+    );
     let returned_without_comment = scalar(
         &pool,
         "select count(*) from plan where status = 'returned' and review_comment is null",
@@ -199,7 +249,7 @@ async fn loading_again_changes_no_data_and_resets_the_demo_passwords(pool: PgPoo
     let second = load_demo(&app).await;
     assert_eq!(snapshot(&pool).await, before);
     assert!(second.already_loaded);
-    assert_eq!((second.plans, second.plans_kept), (0, 84));
+    assert_eq!((second.plans, second.plans_kept), (0, DEMO_PLANS));
     assert!(first.accounts.iter().all(|a| a.created));
     assert!(second.accounts.iter().all(|a| !a.created));
     assert_eq!(
@@ -246,16 +296,21 @@ async fn demo_accounts_sign_in_and_see_their_icb(pool: PgPool) {
 
     let (email, password) = password_of(&report, Role::IcbEditor);
     let (mut editor, landed) = sign_in(&app, &email, &password).await;
-    assert_eq!(landed.as_deref(), Some("/icbs/QE1/2024-25"));
-    let dashboard = editor.get("/icbs/QE1/2024-25").await;
+    assert_eq!(landed.as_deref(), Some("/icbs/QE1/2026-27"));
+    let dashboard = editor.get("/icbs/QE1/2026-27").await;
     assert_eq!(dashboard.status, 200);
     let html = dashboard.html();
     assert!(html.select(&sel("#workstreams tbody tr")).count() >= 6);
     let latest = texts(&html, r#"[data-figure="latest_month"] dd"#);
     assert_eq!(
         latest,
-        ["March 2025"],
-        "the showcase ICB reported every month"
+        ["October 2026"],
+        "the showcase ICB reported every month that has ended"
+    );
+    let last_year = editor.get("/icbs/QE1/2025-26").await.html();
+    assert_eq!(
+        texts(&last_year, r#"[data-figure="latest_month"] dd"#),
+        ["March 2026"]
     );
     let workstreams: Vec<String> = html
         .select(&sel("#workstreams tbody th a"))
@@ -265,18 +320,18 @@ async fn demo_accounts_sign_in_and_see_their_icb(pool: PgPool) {
         let page = editor.get(path).await;
         assert_eq!(page.status, 200, "{path}");
     }
-    assert_eq!(editor.get("/icbs/QE1/2024-25/plan").await.status, 200);
+    assert_eq!(editor.get("/icbs/QE1/2026-27/plan").await.status, 200);
     let years = editor.get("/icbs/QE1").await;
     assert_eq!(
         texts(&years.html(), ".plan-status"),
-        ["Agreed", "Agreed"],
+        ["Agreed", "Agreed", "Agreed", "Agreed"],
         "the showcase plans are agreed"
     );
 
     // The reviewer has a plan waiting in the region.
     let (email, password) = password_of(&report, Role::RegionReviewer);
     let (mut reviewer, _) = sign_in(&app, &email, &password).await;
-    let region = reviewer.get("/regions/Y62/2024-25").await;
+    let region = reviewer.get("/regions/Y62/2026-27").await;
     assert_eq!(region.status, 200);
     assert!(
         !texts(&region.html(), "#review-queue tbody tr").is_empty(),
@@ -321,6 +376,44 @@ async fn every_page_says_the_data_is_synthetic_once_the_demo_is_loaded(pool: PgP
 }
 
 #[sqlx::test]
+async fn every_exported_row_has_a_title(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let report = load_demo(&app).await;
+    let (email, password) = password_of(&report, Role::NationalAnalyst);
+    let (mut analyst, _) = sign_in(&app, &email, &password).await;
+    let mut working_titles = 0;
+    for (dataset, column) in [
+        ("workstreams", "title"),
+        ("monthly-savings", "workstream_title"),
+        ("measure-values", "workstream_title"),
+    ] {
+        let response = analyst.get(&format!("/exports/{dataset}.csv")).await;
+        assert_eq!(response.status, 200, "{dataset}");
+        let text = response.body.trim_start_matches('\u{feff}');
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let at = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == column)
+            .unwrap_or_else(|| panic!("{dataset} has no {column} column"));
+        let mut rows = 0;
+        for record in reader.records() {
+            let title = record.unwrap()[at].to_owned();
+            assert!(
+                !title.trim().is_empty(),
+                "{dataset} row {rows} has no title"
+            );
+            assert_ne!(title, "Title to be confirmed", "{dataset}");
+            working_titles += usize::from(title.ends_with("— title to be confirmed"));
+            rows += 1;
+        }
+        assert!(rows > 100, "{dataset}: {rows} rows");
+    }
+    assert!(working_titles > 0, "opportunity 13 is chosen somewhere");
+}
+
+#[sqlx::test]
 async fn real_plans_are_never_overwritten(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
     sqlx::query(
@@ -333,7 +426,7 @@ async fn real_plans_are_never_overwritten(pool: PgPool) {
     .unwrap();
     let before = snapshot(&pool).await;
 
-    let error = demo::load(&pool, &DemoSpec::demo(), today())
+    let error = demo::load(&pool, &DemoSpec::demo(today()), today())
         .await
         .unwrap_err();
     let refused = error.downcast_ref::<RealPlansExist>().unwrap();
@@ -368,14 +461,19 @@ async fn national_scale_gives_every_icb_five_years_of_twelve_workstreams(pool: P
         .iter()
         .map(ToString::to_string)
         .collect();
-    assert_eq!(years, ["2025/26", "2026/27", "2027/28"]);
+    assert_eq!(
+        years,
+        ["2027/28"],
+        "the reference data has 2023/24 to 2026/27"
+    );
     assert_eq!(
         scalar(&pool, "select count(*) from opportunity").await,
         5 * 16,
         "new years copy the latest catalogue"
     );
 
-    // The twelve ICBs abolished on 31 March 2026 have plans up to 2025/26 only.
+    // The twelve ICBs abolished on 31 March 2026 have plans up to 2025/26 only, the six
+    // formed on 1 April 2026 from 2026/27.
     let expected = scalar(
         &pool,
         "select count(*) from icb i join programme_year y
@@ -383,7 +481,7 @@ async fn national_scale_gives_every_icb_five_years_of_twelve_workstreams(pool: P
           and (i.valid_to is null or i.valid_to >= y.starts_on)",
     )
     .await;
-    assert_eq!(expected, 42 * 3 + 30 * 2);
+    assert_eq!(expected, 42 * 3 + 36 * 2);
     assert_eq!(report.plans as i64, expected);
     assert_eq!(scalar(&pool, "select count(*) from plan").await, expected);
     let not_twelve = scalar(
@@ -436,8 +534,10 @@ async fn the_command_prints_the_accounts_and_logs_no_password(pool: PgPool) {
         (String::from_utf8_lossy(&output.stdout).into_owned(), stderr)
     };
     let (stdout, stderr) = run();
+    // The command's "today" is the real one, so count what it wrote.
+    let plans = scalar(&pool, "select count(*) from plan").await;
     assert!(
-        stdout.contains("Loaded the demo dataset: 42 ICBs, 84 plans"),
+        stdout.contains(&format!("Loaded the demo dataset: 48 ICBs, {plans} plans")),
         "{stdout}"
     );
     assert!(stdout.contains("/login"));

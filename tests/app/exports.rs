@@ -376,7 +376,8 @@ async fn a_compressed_export_arrives_whole(pool: PgPool) {
 async fn plant_many(pool: &PgPool, per_plan: i32) -> i64 {
     sqlx::query(
         "insert into plan (icb_id, programme_year_id, status)
-         select icb_id, programme_year_id, 'agreed' from icb, programme_year",
+         select icb_id, programme_year_id, 'agreed' from icb, programme_year
+         where starts_on < '2025-04-01' and valid_from <= starts_on",
     )
     .execute(pool)
     .await

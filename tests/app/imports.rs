@@ -417,3 +417,61 @@ async fn viewers_cannot_import(pool: PgPool) {
             .is_none()
     );
 }
+
+/// An ICB with a five-character ODS code (formed in April 2026) imports like any other; the
+/// code in the file may be in any case.
+#[sqlx::test]
+async fn an_icb_with_a_five_character_code_imports_its_figures(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let (_, ids) = seed::plan(
+        &app.pool,
+        "S1Y5D",
+        2026,
+        "agreed",
+        &[Ws::national(9, 120_000).actuals(&[Some(9_000)])],
+    )
+    .await;
+    let import = "/icbs/S1Y5D/2026-27/import";
+    let user = app.user(Role::IcbEditor, Some("S1Y5D")).await;
+    let mut browser = app.login_as(&user).await;
+    let page = browser.get(import).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    browser.csrf = crate::common::token_on(&page.html());
+
+    let template = browser
+        .get(&format!("{import}/template.csv?month=2026-05"))
+        .await;
+    assert_eq!(
+        template.header("content-disposition"),
+        Some("attachment; filename=\"medopt-import-S1Y5D-2026-05.csv\"")
+    );
+    let text = template.body.strip_prefix('\u{feff}').unwrap();
+    assert!(
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with(&format!("S1Y5D,2026-05-01,saving,{},", ids[0])),
+        "{text}"
+    );
+
+    let filled = format!(
+        "{HEADER}\r\ns1y5d,2026-05-01,saving,{},,AF and DOACs,,,\"10,500\",\r\n",
+        ids[0]
+    );
+    let preview = browser
+        .post_file(import, &[], "may.csv", filled.as_bytes())
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert!(problems(&preview).is_empty(), "{:?}", problems(&preview));
+    let confirm = FormState::of(&preview.html(), &format!("{import}/apply"));
+    let applied = browser.submit(&confirm).await;
+    assert_eq!(applied.status, 303, "{}", applied.body);
+    let actual: Option<i64> = sqlx::query_scalar(
+        "select actual_pence from workstream_month where workstream_id = $1 and month = '2026-05-01'",
+    )
+    .bind(ids[0])
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actual, Some(1_050_000));
+}

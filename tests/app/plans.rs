@@ -809,14 +809,25 @@ async fn icb_users_land_on_their_dashboard_and_can_switch_years(pool: PgPool) {
     let editor = app.user(Role::IcbEditor, Some("QE1")).await;
     let mut ed = app.browser();
     let response = ed.sign_in(&editor.email, crate::common::PASSWORD).await;
-    assert_eq!(response.location(), Some(BASE), "the latest programme year");
+    assert_eq!(
+        response.location(),
+        Some("/icbs/QE1/2026-27"),
+        "the current programme year"
+    );
     let page = ed.get(BASE).await;
     let years: Vec<String> = page
         .html()
         .select(&sel(".app-year-nav a"))
         .filter_map(|a| a.value().attr("href").map(str::to_owned))
         .collect();
-    assert_eq!(years, ["/icbs/QE1/2023-24"]);
+    assert_eq!(
+        years,
+        [
+            "/icbs/QE1/2026-27",
+            "/icbs/QE1/2025-26",
+            "/icbs/QE1/2023-24"
+        ]
+    );
     assert_eq!(text(&page, ".app-year-nav [aria-current=page]"), "2024/25");
     assert_eq!(ed.get("/icbs/QE1/2019-20").await.status, 404);
     assert_eq!(ed.get("/icbs/QE1/not-a-year/plan").await.status, 404);

@@ -379,10 +379,6 @@ async fn columns_sort_both_ways_and_say_so(pool: PgPool) {
 #[sqlx::test]
 async fn a_merger_shows_the_old_icbs_before_it_and_the_new_one_after(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    sqlx::query("insert into programme_year (starts_on) values ('2026-04-01')")
-        .execute(&app.pool)
-        .await
-        .unwrap();
     // History that must stay with the ICB that recorded it.
     seed::plan(
         &app.pool,
@@ -449,7 +445,13 @@ async fn a_merger_shows_the_old_icbs_before_it_and_the_new_one_after(pool: PgPoo
         ),
         ["31 March 2026"]
     );
-    assert_eq!(texts(&admin_page.html(), "#successions tbody tr").len(), 2);
+    let recorded = texts(&admin_page.html(), "#successions tbody td:nth-child(2)");
+    assert_eq!(
+        recorded.len(),
+        16 + 2,
+        "the shipped successions and this one"
+    );
+    assert_eq!(recorded.iter().filter(|s| s.ends_with("(QZZ)")).count(), 2);
 }
 
 #[sqlx::test]
@@ -519,4 +521,42 @@ async fn recording_a_change_checks_every_field_and_changes_nothing_when_wrong(po
             .await
             .unwrap();
     assert_eq!(before, after);
+}
+
+/// A fresh install rolls 2026/27 up over the ICBs of 2026/27: every region has some, East of
+/// England its three new ones, and no ICB appears that had closed.
+#[sqlx::test]
+async fn the_2026_27_roll_ups_show_the_icbs_of_2026_27(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let analyst = app.user(Role::NationalAnalyst, None).await;
+    let mut browser = app.login_as(&analyst).await;
+    let national = browser.get("/national/2026-27").await;
+    assert_eq!(national.status, 200);
+    let html = national.html();
+    let icbs = |region: &str| {
+        texts(
+            &html,
+            &format!(r#"tr[data-region="{region}"] [data-col=icbs]"#),
+        )
+        .join("")
+        .parse::<i64>()
+        .unwrap()
+    };
+    let counts: Vec<i64> = ["Y56", "Y58", "Y59", "Y60", "Y61", "Y62", "Y63"]
+        .into_iter()
+        .map(icbs)
+        .collect();
+    assert_eq!(counts, [4, 7, 4, 11, 3, 3, 4]);
+    assert_eq!(texts(&html, "#national-totals [data-col=icbs]"), ["36"]);
+
+    let east = browser.get("/regions/Y61/2026-27").await.html();
+    let mut listed: Vec<String> = east
+        .select(&sel("#icb-figures tbody tr"))
+        .filter_map(|tr| tr.value().attr("data-ods-code").map(str::to_owned))
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["D7T5G", "S1Y5D", "T6Y0W"]);
+    // The year before, the six ICBs that closed.
+    let before = browser.get("/regions/Y61/2025-26").await.html();
+    assert_eq!(before.select(&sel("#icb-figures tbody tr")).count(), 6);
 }

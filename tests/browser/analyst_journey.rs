@@ -14,7 +14,8 @@ async fn an_analyst_drills_down_from_england_to_an_icb_and_downloads_the_figures
         "an_analyst_drills_down_from_england_to_an_icb_and_downloads_the_figures",
         pool,
         |site| async move {
-            demo::load(site.pool(), &DemoSpec::demo(), medopt::clock::Clock::system().today())
+            let today = medopt::clock::Clock::system().today();
+            demo::load(site.pool(), &DemoSpec::demo(today), today)
                 .await
                 .expect("the demo dataset loads");
             let analyst = site.user(Role::NationalAnalyst, None).await;
@@ -22,12 +23,13 @@ async fn an_analyst_drills_down_from_england_to_an_icb_and_downloads_the_figures
             b.sign_in_as(&analyst).await;
 
             b.click_link("National roll-up").await;
-            assert_eq!(b.heading().await, "National roll-up, 2024/25");
+            // The current year: the 36 ICBs of 2026/27.
+            assert_eq!(b.heading().await, "National roll-up, 2026/27");
             assert_eq!(b.texts("#region-figures tbody th").await.len(), 7);
-            assert_eq!(b.text("#national-totals [data-col=icbs]").await, "42");
+            assert_eq!(b.text("#national-totals [data-col=icbs]").await, "36");
 
             b.click_link("North West").await;
-            assert_eq!(b.heading().await, "Regional roll-up, 2024/25");
+            assert_eq!(b.heading().await, "Regional roll-up, 2026/27");
             assert_eq!(
                 b.texts("#icb-figures tbody th a").await,
                 [
@@ -41,7 +43,7 @@ async fn an_analyst_drills_down_from_england_to_an_icb_and_downloads_the_figures
                 .await;
 
             b.click_link("Lancashire and South Cumbria").await;
-            assert_eq!(b.heading().await, "2024/25 dashboard");
+            assert_eq!(b.heading().await, "2026/27 dashboard");
             assert_eq!(
                 b.text("[data-figure=actual_to_date] dd").await,
                 actual_in_region,

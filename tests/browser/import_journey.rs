@@ -14,12 +14,15 @@ async fn an_editor_imports_a_month_and_corrects_a_mistake_first(pool: PgPool) {
         "an_editor_imports_a_month_and_corrects_a_mistake_first",
         pool,
         |site| async move {
-            demo::load(site.pool(), &DemoSpec::demo(), medopt::clock::Clock::system().today())
+            let today = medopt::clock::Clock::system().today();
+            demo::load(site.pool(), &DemoSpec::demo(today), today)
                 .await
                 .expect("the demo dataset loads");
             let editor = site.user(Role::IcbEditor, Some("QE1")).await;
             let b = site.open_browser("editor").await;
             b.sign_in_as(&editor).await;
+            assert_eq!(b.heading().await, "2026/27 dashboard");
+            b.click_link("2024/25").await;
             assert_eq!(b.heading().await, "2024/25 dashboard");
 
             b.click_link("Import a month's figures from a CSV file").await;

@@ -26,13 +26,29 @@ mod review_journey;
 mod workstream_journey;
 
 /// Before any test runs: with no `DATABASE_URL`, start (or reuse) the private test cluster and
-/// point `#[sqlx::test]` at it (as in `tests/app/common.rs`).
-#[ctor::ctor(unsafe)]
-fn test_database() {
-    let url = medopt::devdb::test_database_url()
-        .unwrap_or_else(|e| panic!("could not start the test PostgreSQL cluster: {e}"));
-    if let Some(url) = url {
+/// point `#[sqlx::test]` at it (as in `tests/app/common.rs`, which says why this is `unsafe`).
+mod test_database {
+    #[ctor::ctor(unsafe)]
+    fn start() {
         // SAFETY: constructors run before `main`, while the process has a single thread.
-        unsafe { std::env::set_var("DATABASE_URL", url) };
+        unsafe { point_sqlx_test_at_the_test_cluster() };
+    }
+
+    /// Starts (or reuses) the private test cluster, unless `DATABASE_URL` is set, and sets
+    /// `DATABASE_URL` to it.
+    ///
+    /// # Safety
+    /// It sets an environment variable: call it only while the process has a single thread.
+    #[expect(
+        unsafe_code,
+        reason = "test harness only: sets DATABASE_URL before main, while there is one thread"
+    )]
+    unsafe fn point_sqlx_test_at_the_test_cluster() {
+        let url = medopt::devdb::test_database_url()
+            .unwrap_or_else(|e| panic!("could not start the test PostgreSQL cluster: {e}"));
+        if let Some(url) = url {
+            // SAFETY: the caller guarantees that no other thread exists yet.
+            unsafe { std::env::set_var("DATABASE_URL", url) };
+        }
     }
 }

@@ -42,6 +42,16 @@ async fn an_empty_sign_in_form_shows_errors_that_lead_to_their_fields(pool: PgPo
             let b = site.open_browser("visitor").await;
             b.visit("/login").await;
             b.press_button("Sign in").await;
+            // The NHS.UK frontend's script ran (app.js imports it from its hashed address):
+            // it marks the page and moves the focus to the error summary.
+            let started = b
+                .script(
+                    "return [document.body.classList.contains('nhsuk-frontend-supported'),
+                             document.activeElement.classList.contains('nhsuk-error-summary')];",
+                    Vec::new(),
+                )
+                .await;
+            assert_eq!(started, serde_json::json!([true, true]));
             b.follow_every_error(&["email", "password"]).await;
 
             b.fill("Email address", "nobody@test.nhs.uk").await;
@@ -94,8 +104,9 @@ async fn administrators_pages(pool: PgPool) {
         b.press_button("Create year").await;
         b.follow_every_error(&["year"]).await;
         b.click_link("2024/25").await;
-        b.click_link("12").await;
-        assert_eq!(b.heading().await, "Opportunity 12");
+        b.click_link("13").await;
+        assert_eq!(b.heading().await, "Opportunity 13");
+        b.fill("Title", "").await;
         b.tick("NHS England has confirmed this title").await;
         b.press_button("Save").await;
         b.follow_every_error(&["title"]).await;
@@ -177,7 +188,7 @@ async fn regional_and_national_views(pool: PgPool) {
         // The roll-ups with no plans yet, a sorted column and the exports with a bad filter.
         b.click_link("Home").await;
         b.click_link("National roll-up").await;
-        assert_eq!(b.heading().await, "National roll-up, 2024/25");
+        assert_eq!(b.heading().await, "National roll-up, 2026/27");
         b.click_link("2023/24").await;
         b.click_link("North West").await;
         assert_eq!(b.heading().await, "Regional roll-up, 2023/24");

@@ -25,6 +25,7 @@ async fn an_editor_tracks_a_measure_meets_a_colleagues_change_and_removes_workst
             let c = site.open_browser("colleague").await;
 
             b.sign_in_as(&editor).await;
+            b.click_link("2024/25").await;
             b.press_button("Start the 2024/25 plan").await;
             b.tick(FIRST).await;
             b.tick(SECOND).await;
@@ -49,6 +50,7 @@ async fn an_editor_tracks_a_measure_meets_a_colleagues_change_and_removes_workst
 
             // The colleague opens the same workstream; the editor saves a target first.
             c.sign_in_as(&colleague).await;
+            c.click_link("2024/25").await;
             c.click_link("Plan").await;
             c.click_link(FIRST).await;
             b.fill("Annual savings target", "5,000").await;
