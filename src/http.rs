@@ -23,7 +23,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::auth::session_store::PgSessionStore;
 use crate::auth::{self, SESSION_IDLE_LIMIT};
-use crate::error::{AppError, internal_error_page};
+use crate::error::{AppError, internal_error_page, unavailable_page};
 use crate::routes::{RouteInfo, Routes};
 use crate::{
     AppState, accessibility, admin, catalogue, exports, health, home, icbs, orgs, plans, rollups,
@@ -40,15 +40,15 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// Static files are not fingerprinted, so they are cached for an hour and then revalidated.
 const STATIC_CACHE_CONTROL: &str = "public, max-age=3600";
 
-/// Every feature's routes.
+/// Every feature's routes but the probes (which must answer without the session store).
 fn routes() -> Routes {
     Routes::new()
         .merge(home::routes())
         .merge(accessibility::routes())
         .merge(orgs::routes())
         .merge(catalogue::routes())
-        .merge(health::routes())
         .merge(auth::login::routes())
+        .merge(auth::two_step::routes())
         .merge(icbs::routes())
         .merge(plans::routes())
         .merge(rollups::routes())
@@ -58,19 +58,33 @@ fn routes() -> Routes {
 
 /// Every route with its declared access (for the access-matrix test and documentation).
 pub fn route_table() -> Vec<RouteInfo> {
-    routes().into_parts().1
+    routes().merge(health::routes()).into_parts().1
 }
 
 /// Builds the application with all routes and middleware.
 pub fn app(state: AppState) -> Router {
     let (router, _) = routes().into_parts();
+    let (probes, _) = health::routes().into_parts();
     router
+        // Pages may show what only the signed-in user may see: no shared cache keeps them
+        // (a handler that sets its own Cache-Control keeps it).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         // Innermost first: the form-token check needs the session, which needs the cookie.
-        // Static files and the 404 fallback are added after, so they cost no session lookup.
         .layer(middleware::from_fn(auth::csrf::require_token))
         .layer(session_layer(&state))
+        .layer(middleware::map_response(explain_session_store_failure))
+        // Probes, static files and the 404 fallback are added after, so they cost no session
+        // lookup and keep answering while the database is down.
+        .merge(probes)
         .merge(static_files())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf::require_same_scheme,
+        ))
         .layer(
             CsrfLayer::new().with_rejection_response(|_: ProtectionError| {
                 tracing::warn!("refused a cross-site request");
@@ -175,6 +189,17 @@ async fn explain_too_large(response: Response) -> Response {
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !is_page {
         AppError::TooLarge.into_response()
+    } else {
+        response
+    }
+}
+
+/// The session layer answers a bare 500 when it cannot save the session after the page was
+/// made: that is the database gone away mid-request, so say so like every other page does.
+async fn explain_session_store_failure(response: Response) -> Response {
+    let bare = !response.headers().contains_key(header::CONTENT_TYPE);
+    if response.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR && bare {
+        unavailable_page()
     } else {
         response
     }

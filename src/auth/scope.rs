@@ -110,6 +110,9 @@ impl IcbAccess {
         conn: &mut PgConnection,
         ods_code: &str,
     ) -> AppResult<Self> {
+        if !looks_like_ods_code(ods_code) {
+            return Err(deny(state, user, "icb", ods_code).await);
+        }
         let icb = sqlx::query!(
             "select icb_id, ods_code, name, region_id from icb where ods_code = upper($1)",
             ods_code
@@ -204,6 +207,9 @@ impl RegionAccess {
         conn: &mut PgConnection,
         ods_code: &str,
     ) -> AppResult<Self> {
+        if !looks_like_ods_code(ods_code) {
+            return Err(deny(state, user, "region", ods_code).await);
+        }
         let region = sqlx::query!(
             "select region_id, ods_code, name from region where ods_code = upper($1)",
             ods_code
@@ -291,6 +297,13 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
+/// Whether `code` could be an organisation's ODS code (`QE1`, `Y62`, `S1Y5D`): letters and
+/// digits only. Anything else from a URL (a NUL, which PostgreSQL cannot even compare) is
+/// simply not found, without asking the database.
+pub fn looks_like_ods_code(code: &str) -> bool {
+    (1..=10).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Audits an out-of-scope attempt and answers 404.
 async fn deny(
     state: &AppState,
@@ -298,8 +311,19 @@ async fn deny(
     object_type: &'static str,
     code: &str,
 ) -> AppError {
-    // The code comes from the URL: keep it short and plain in the audit row.
-    let code: String = code.chars().take(16).collect();
+    // The code comes from the URL: keep it short and plain in the audit row (control
+    // characters escaped: PostgreSQL cannot store a NUL).
+    let code: String = code
+        .chars()
+        .take(16)
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
     let event = AuditEvent::new("access.denied")
         .object(object_type, &code)
         .organisation(Some(&code));
