@@ -414,10 +414,11 @@ async fn reset_password(
     admin: AdminUser,
     Path(user_id): Path<String>,
 ) -> AppResult<Response> {
-    let mut tx = scope::begin(&state, &admin.0.scope()).await?;
-    let user = find_user(&mut tx, &user_id).await?;
+    // Hashed first: no connection waits on the slow hash.
     let one_time = password::one_time_password();
     let hash = password::hash(one_time.clone()).await?;
+    let mut tx = scope::begin(&state, &admin.0.scope()).await?;
+    let user = find_user(&mut tx, &user_id).await?;
     sqlx::query!(
         r#"update app_user set password_hash = $2, must_change_password = true, failed_logins = 0,
                   locked_until = null, password_changed_at = now(), updated_at = now() where user_id = $1"#,

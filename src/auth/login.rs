@@ -3,7 +3,7 @@
 //! Sign-in: the client's and the account's allowance of attempts ([`AppState::take_sign_in_attempt`]),
 //! then an attempt claimed in the database before the password is checked
 //! ([`super::lockout`]), then either the two-step code page ([`super::two_step::verify`]) or
-//! [`complete_sign_in`]. No database connection is held while a password is hashed.
+//! `complete_sign_in`. No database connection is held while a password is hashed.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::client_ip::ClientIp;
 use super::current_user::{demo_loaded, now_seconds};
-use super::lockout::{self, LOCKOUT_MINUTES, Refusal};
+use super::lockout::{self, LOCKOUT_MINUTES};
 use super::scope::{self, Scope};
 use super::two_step::{self, verify};
 use super::{CurrentUser, csrf, keys, password};
@@ -117,12 +117,6 @@ pub(super) fn anonymous(headers: &HeaderMap) -> Actor {
     }
 }
 
-/// Why a password was not accepted.
-enum Failure {
-    Refused(Refusal),
-    WrongPassword { locks_account: bool },
-}
-
 async fn sign_in(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -150,37 +144,10 @@ async fn sign_in(
     if !errors.is_empty() {
         return login_again(&state, &session, email, next, errors).await;
     }
-
-    let checked = match lockout::claim_by_email(state.db(), &email).await? {
-        Ok(claimed) => {
-            let hash = Some(claimed.password_hash);
-            if password::verify(form.password, hash).await? {
-                Ok(claimed.user_id)
-            } else {
-                Err(Failure::WrongPassword {
-                    locks_account: claimed.locks_account,
-                })
-            }
-        }
-        Err(refusal) => {
-            // The same work as a wrong password, so the answer does not tell them apart.
-            password::verify(form.password, None).await?;
-            Err(Failure::Refused(refusal))
-        }
-    };
-    let user_id = match checked {
+    let user_id = match check_password(&state, &email, form.password).await? {
         Ok(user_id) => user_id,
-        Err(failure) => {
-            let (reason, locks_account) = match failure {
-                Failure::Refused(refusal) => (refusal.reason(), false),
-                Failure::WrongPassword { locks_account } => ("wrong_password", locks_account),
-            };
+        Err(attempt) => {
             let account = lockout::account_of(state.db(), &email).await?;
-            let attempt = FailedAttempt {
-                action: "login.failed",
-                reason,
-                locks_account,
-            };
             record_failed_attempt(&state, anonymous, account, attempt).await;
             errors.add("email", WRONG_CREDENTIALS);
             return login_again(&state, &session, email, next, errors).await;
@@ -193,16 +160,40 @@ async fn sign_in(
             user_id: Some(user_id),
             ..anonymous
         };
-        audit::record_now(
-            state.db(),
-            &actor,
-            AuditEvent::new("login.password_accepted"),
-        )
-        .await;
+        let event = AuditEvent::new("login.password_accepted");
+        audit::record_now(state.db(), &actor, event).await;
         verify::start(&session, user_id, &next).await?;
         return Ok(Redirect::to("/login/two-step").into_response());
     }
     complete_sign_in(&state, &session, anonymous, user_id, next, None).await
+}
+
+/// Claims an attempt on `email`'s account, then checks `password`: the account's id, or the
+/// failure to audit. Holds no database connection while the hash runs.
+async fn check_password(
+    state: &AppState,
+    email: &str,
+    password: String,
+) -> AppResult<Result<Uuid, FailedAttempt>> {
+    let failed = |reason, locks_account| FailedAttempt {
+        action: "login.failed",
+        reason,
+        locks_account,
+    };
+    Ok(match lockout::claim_by_email(state.db(), email).await? {
+        Ok(claimed) => {
+            if password::verify(password, Some(claimed.password_hash)).await? {
+                Ok(claimed.user_id)
+            } else {
+                Err(failed("wrong_password", claimed.locks_account))
+            }
+        }
+        Err(refusal) => {
+            // The same work as a wrong password, so the answer does not tell them apart.
+            password::verify(password, None).await?;
+            Err(failed(refusal.reason(), false))
+        }
+    })
 }
 
 /// A failed attempt at a password or a two-step code, for the audit log.

@@ -569,3 +569,51 @@ async fn sign_ins_waiting_to_hash_a_password_hold_no_database_connection(pool: P
     );
     assert!(responses.iter().all(|r| r.status == 422));
 }
+
+// ----- Transport and methods ---------------------------------------------------------------
+
+#[sqlx::test]
+async fn over_https_browsers_are_told_to_use_nothing_else(pool: PgPool) {
+    medopt::reference::load(&pool).await.unwrap();
+    let https = TestApp::with_config(
+        pool.clone(),
+        Config {
+            secure_cookies: true,
+            ..Config::for_tests()
+        },
+    );
+    for path in [
+        "/",
+        "/login",
+        "/static/js/app.js",
+        "/no-such-page",
+        "/healthz",
+    ] {
+        assert_eq!(
+            https.get(path).await.header("strict-transport-security"),
+            Some("max-age=31536000; includeSubDomains"),
+            "{path}"
+        );
+    }
+    let http = TestApp::without_reference_data(pool);
+    assert_eq!(
+        http.get("/").await.header("strict-transport-security"),
+        None
+    );
+}
+
+#[sqlx::test]
+async fn trace_is_not_answered(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    for path in ["/", "/login", "/healthz"] {
+        let request = Request::builder()
+            .method("TRACE")
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
+        // Refused as a state-changing request without a form token, or not routed at all:
+        // never echoed.
+        let status = app.request(request).await.status.as_u16();
+        assert!(matches!(status, 403 | 405), "{path}: {status}");
+    }
+}

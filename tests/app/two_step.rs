@@ -440,6 +440,28 @@ async fn new_recovery_codes_need_a_current_code(pool: PgPool) {
     );
 }
 
+#[sqlx::test]
+async fn a_password_reset_leaves_two_step_on(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let admin = app.user(Role::Admin, None).await;
+    let reviewer = app.user(Role::RegionReviewer, Some("Y62")).await;
+    let mut browser = app.login_as(&admin).await;
+    let response = browser
+        .post(
+            &format!("/admin/users/{}/reset-password", reviewer.user_id),
+            &[],
+        )
+        .await;
+    let one_time = texts(&response.html(), "#one-time-password").pop().unwrap();
+    let mut reviewing = app.browser();
+    let response = reviewing.sign_in(&reviewer.email, &one_time).await;
+    assert_eq!(response.location(), Some("/login/two-step"));
+    let response = reviewing
+        .enter_code(&reviewer, &current_code(TWO_STEP_SECRET))
+        .await;
+    assert_eq!(response.location(), Some("/account/password"));
+}
+
 #[test]
 fn the_test_secret_makes_codes_like_an_app() {
     assert_eq!(totp::code_at(TWO_STEP_SECRET, 59).unwrap().len(), 6);

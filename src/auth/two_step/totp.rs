@@ -1,7 +1,7 @@
 //! Time-based one-time passwords (RFC 6238) as authenticator apps make them: HMAC-SHA-1,
 //! six digits, a 30-second step and a 160-bit secret from the operating system's generator.
 //! One step either side is accepted for a phone whose clock is a little out; that a code is
-//! used only once is the caller's job (see [`super::check_sign_in_code`]).
+//! used only once is the caller's job (see [`super::check_code`]).
 //!
 //! Pure: no database, no clock except through the `unix` arguments and [`now_unix`].
 
