@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use futures_util::TryStreamExt;
 use medopt::audit::Actor;
 use medopt::auth::Role;
+use medopt::auth::two_step::{self, totp};
 use medopt::config::Config;
 use medopt::demo::{self, DemoSpec};
 use medopt::users::{self, NewUser, OrgRef};
@@ -208,7 +209,7 @@ async fn account(pool: &PgPool, role: Role, org: Option<&str>) -> String {
         kind: role.org_kind().unwrap(),
         code: code.into(),
     });
-    users::create(
+    let user_id = users::create(
         &mut conn,
         &Actor::default(),
         NewUser {
@@ -222,38 +223,78 @@ async fn account(pool: &PgPool, role: Role, org: Option<&str>) -> String {
     )
     .await
     .unwrap();
+    // Reviewers must use two-step verification: sign-in then asks for a code.
+    if two_step::always_required(role) {
+        two_step::enrol_with_secret(&mut conn, &Actor::default(), user_id, TWO_STEP_SECRET)
+            .await
+            .unwrap();
+    }
     email
 }
 
-/// Signs in through the sign-in page; returns the session cookie.
-async fn sign_in(client: &reqwest::Client, base: &str, email: &str) -> String {
-    let page = client.get(format!("{base}/login")).send().await.unwrap();
-    let cookie = session_cookie(&page).unwrap();
-    let html = scraper::Html::parse_document(&page.text().await.unwrap());
-    let token = html
+/// The two-step secret of the benchmark accounts that need one.
+const TWO_STEP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+/// The form token on `page`.
+fn token_on(html: &str) -> String {
+    scraper::Html::parse_document(html)
         .select(&scraper::Selector::parse("input[name=csrf_token]").unwrap())
         .next()
         .and_then(|i| i.value().attr("value"))
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// Posts `fields` (and the form token of the page at `path`) as a form; returns the answer.
+async fn post_form(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    cookie: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = client
+        .get(format!("{base}{path}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let token = token_on(&page.text().await.unwrap());
     let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("csrf_token", token.as_str()),
-            ("email", email),
-            ("password", PASSWORD),
-            ("next", "/"),
-        ])
+        .append_pair("csrf_token", &token)
+        .extend_pairs(fields)
         .finish();
-    let signed_in = client
-        .post(format!("{base}/login"))
-        .header("cookie", &cookie)
+    client
+        .post(format!("{base}{path}"))
+        .header("cookie", cookie)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Signs in through the sign-in page (and the two-step code page, for accounts that need
+/// it); returns the session cookie.
+async fn sign_in(client: &reqwest::Client, base: &str, email: &str) -> String {
+    let page = client.get(format!("{base}/login")).send().await.unwrap();
+    let cookie = session_cookie(&page).unwrap();
+    let fields = [("email", email), ("password", PASSWORD), ("next", "/")];
+    let signed_in = post_form(client, base, "/login", &cookie, &fields).await;
     assert_eq!(signed_in.status(), 303, "sign-in of {email}");
-    session_cookie(&signed_in).unwrap_or(cookie)
+    let cookie = session_cookie(&signed_in).unwrap_or(cookie);
+    if signed_in
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        != Some("/login/two-step")
+    {
+        return cookie;
+    }
+    let code = totp::code_at(TWO_STEP_SECRET, totp::now_unix()).unwrap();
+    let verified = post_form(client, base, "/login/two-step", &cookie, &[("code", &code)]).await;
+    assert_eq!(verified.status(), 303, "two-step code of {email}");
+    session_cookie(&verified).unwrap_or(cookie)
 }
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {

@@ -6,15 +6,20 @@
 //!   the scope checks can create, inside a transaction begun by [`scope::begin`] that runs as
 //!   the `medopt_app` database role with the request's scope set, so PostgreSQL row-level
 //!   security filters every tenant table even if a query forgets to;
-//! - every state-changing request must carry the session's form token ([`csrf`]).
+//! - every state-changing request must carry the session's form token ([`csrf`]);
+//! - signing in counts attempts in the database ([`lockout`]) and, for the roles that need
+//!   it, asks for a second step ([`two_step`]).
 
+pub mod client_ip;
 pub mod csrf;
 pub(crate) mod current_user;
+pub mod lockout;
 pub mod login;
 pub mod password;
 mod role;
 pub mod scope;
 pub mod session_store;
+pub mod two_step;
 
 pub use current_user::{CurrentUser, MaybeUser, SESSION_ABSOLUTE_LIMIT, SESSION_IDLE_LIMIT};
 pub use role::{OrgKind, Role};
@@ -28,4 +33,9 @@ pub(crate) mod keys {
     pub const AUTH_AT: &str = "auth_at";
     /// The form token.
     pub const CSRF: &str = "csrf";
+    /// A sign-in waiting for its two-step code: the user's id, since when (Unix seconds) and
+    /// where to go after.
+    pub const PENDING_USER_ID: &str = "pending_user_id";
+    pub const PENDING_AT: &str = "pending_at";
+    pub const PENDING_NEXT: &str = "pending_next";
 }

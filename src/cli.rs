@@ -1,5 +1,5 @@
 //! The command line: `medopt serve` (the default), `medopt migrate`, `medopt demo`, `medopt
-//! user …` and `medopt dev-db …`.
+//! user …` (add, set-password, reset-two-step) and `medopt dev-db …`.
 
 use std::process::ExitCode;
 
@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::audit::Actor;
 use crate::auth::session_store::PgSessionStore;
-use crate::auth::{Role, password};
+use crate::auth::{Role, password, two_step};
 use crate::config::Config;
 use crate::db::{self, Database};
 use crate::demo::{self, DemoReport, DemoSpec};
@@ -76,6 +76,13 @@ pub enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Remove a user's two-step verification (a lost phone): they set it up again when they
+    /// next sign in. Check who is asking first, as for a new account.
+    ResetTwoStep {
+        /// E-mail address of the user.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// `medopt dev-db …`: for developers and CI (e.g. `cargo sqlx prepare` needs a database).
@@ -126,8 +133,14 @@ fn read_password_from_stdin() -> anyhow::Result<String> {
 }
 
 async fn user(command: UserCommand, config: Config) -> anyhow::Result<()> {
-    let password = read_password_from_stdin()?;
-    password::check_rules(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let password = match command {
+        UserCommand::Add { .. } | UserCommand::SetPassword { .. } => {
+            let password = read_password_from_stdin()?;
+            password::check_rules(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            password
+        }
+        UserCommand::ResetTwoStep { .. } => String::new(),
+    };
     let db = Database::open(&config).await?;
     let result = async {
         prepare(&db).await?;
@@ -155,6 +168,19 @@ async fn user(command: UserCommand, config: Config) -> anyhow::Result<()> {
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!("password set");
+            }
+            UserCommand::ResetTwoStep { email } => {
+                let email = email.trim().to_lowercase();
+                let user_id = sqlx::query_scalar!("select user_id from app_user where email = $1", email)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .with_context(|| format!("no user has the email address {email:?}"))?;
+                let was_on = two_step::reset(&mut tx, &actor, user_id, None).await?;
+                if was_on {
+                    println!("two-step verification reset: they set it up again at their next sign-in");
+                } else {
+                    println!("two-step verification was not set up for this user: nothing to reset");
+                }
             }
         }
         tx.commit().await?;
@@ -228,6 +254,19 @@ fn print_demo_report(report: &DemoReport, config: &Config) {
             account.email,
             account.organisation.as_deref().unwrap_or(""),
             account.password
+        );
+        if let Some(two_step) = &account.two_step {
+            println!(
+                "    {:<18} two-step secret {}\n    {:<18} {}",
+                "", two_step.secret, "", two_step.otpauth_url
+            );
+        }
+    }
+    if report.accounts.iter().any(|a| a.two_step.is_some()) {
+        println!(
+            "\nThe accounts with a two-step secret also need a code from an authenticator app: add \
+             the secret to the app (\"enter a setup key\", time-based), or open the otpauth:// link \
+             on a phone that has one. A new secret is made each time `medopt demo` runs."
         );
     }
     println!("\nEvery page says the data is synthetic while the demo dataset is loaded.\n");

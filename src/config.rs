@@ -6,6 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use clap::{Args, ValueEnum};
+use ipnet::IpNet;
 
 /// Settings shared by every subcommand.
 #[derive(Debug, Clone, Args)]
@@ -47,7 +48,7 @@ pub struct Config {
     )]
     pub secure_cookies: bool,
 
-    /// Sign-in attempts allowed per minute from one network address.
+    /// Sign-in attempts allowed per minute from one client address, and per account.
     #[arg(
         long,
         env = "MEDOPT_LOGIN_ATTEMPTS_PER_MINUTE",
@@ -55,6 +56,27 @@ pub struct Config {
         global = true
     )]
     pub login_attempts_per_minute: u32,
+
+    /// Reverse proxies whose `X-Forwarded-For` header is believed: addresses or CIDR ranges,
+    /// comma-separated (e.g. `10.0.0.0/8, 192.0.2.7`). None by default, so the header is ignored.
+    #[arg(
+        long,
+        env = "MEDOPT_TRUSTED_PROXIES",
+        default_value = "",
+        value_parser = TrustedProxies::parse,
+        global = true
+    )]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Require two-step verification of every user (administrators and regional reviewers
+    /// always need it).
+    #[arg(
+        long,
+        env = "MEDOPT_REQUIRE_TWO_STEP",
+        default_value_t = false,
+        global = true
+    )]
+    pub require_two_step: bool,
 
     /// E-mail address of the administrator created on first start with an empty database.
     #[arg(
@@ -68,6 +90,38 @@ pub struct Config {
     /// Largest connection pool the server keeps to PostgreSQL.
     #[arg(long, env = "MEDOPT_DB_POOL_SIZE", default_value_t = 10, global = true)]
     pub db_pool_size: u32,
+}
+
+/// The reverse proxies whose `X-Forwarded-For` is believed (see [`crate::auth::client_ip`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Parses `10.0.0.0/8, 192.0.2.7` (addresses or CIDR ranges, comma-separated; blank for none).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                part.parse::<IpNet>()
+                    .or_else(|_| part.parse::<IpAddr>().map(IpNet::from))
+                    .map(|net| net.trunc())
+                    .map_err(|_| format!("{part:?} is not an IP address or CIDR range"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(TrustedProxies)
+    }
+
+    /// Whether `address` is one of them.
+    pub fn contains(&self, address: IpAddr) -> bool {
+        let address = address.to_canonical();
+        self.0.iter().any(|net| net.contains(&address))
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// How log lines are written.
@@ -96,6 +150,8 @@ impl Config {
             secure_cookies: false,
             // Tests sign in many times from one address; the limit has its own test.
             login_attempts_per_minute: 10_000,
+            trusted_proxies: TrustedProxies::default(),
+            require_two_step: false,
             admin_email: "admin@localhost".into(),
         }
     }
@@ -126,5 +182,23 @@ mod tests {
         assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
         assert_eq!(url("[::]:8080"), "http://[::1]:8080");
         assert_eq!(url("[2001:db8::1]:80"), "http://[2001:db8::1]:80");
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let proxies = TrustedProxies::parse(" 10.0.0.0/8, 192.0.2.7 ,::1").unwrap();
+        assert!(proxies.contains(ip("10.1.2.3")));
+        assert!(proxies.contains(ip("192.0.2.7")));
+        assert!(proxies.contains(ip("::1")));
+        // An IPv4 address seen through an IPv6 socket is the same address.
+        assert!(proxies.contains(ip("::ffff:192.0.2.7")));
+        assert!(!proxies.contains(ip("192.0.2.8")));
+        assert!(TrustedProxies::parse("").unwrap().is_empty());
+        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+        assert!(TrustedProxies::parse("proxy.example").is_err());
     }
 }

@@ -20,6 +20,39 @@ pub static MIGRATOR: Migrator = sqlx::migrate!();
 /// Name of the application database inside the private cluster.
 const LOCAL_DATABASE: &str = "medopt";
 
+/// How long a request waits for a database connection before it is answered 503.
+///
+/// sqlx has no separate connect timeout: a refused connection is retried until this deadline,
+/// and a server that accepts but never answers is waited for until it. So this bounds how
+/// long a page takes to say "unavailable" when the database is down (the issue was 5 s), and
+/// under load it sheds requests that would otherwise queue for longer than a person waits.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// The pool settings the server uses (tests build their pools with them too).
+pub fn pool_options(config: &Config) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(config.db_pool_size)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+}
+
+/// Whether `error` means the database cannot be reached (down, restarting, unreachable, or
+/// every connection busy past [`ACQUIRE_TIMEOUT`]), rather than a fault in a query.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exceptions; 57P01–57P03: the server is shutting down or
+        // starting up.
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 /// A connection pool, and the private cluster behind it when we started one.
 pub struct Database {
     /// The pool every request uses.
@@ -41,9 +74,7 @@ impl Database {
         let options: PgConnectOptions = url
             .parse()
             .context("DATABASE_URL is not a valid PostgreSQL URL")?;
-        let pool = PgPoolOptions::new()
-            .max_connections(config.db_pool_size)
-            .acquire_timeout(Duration::from_secs(5))
+        let pool = pool_options(config)
             .connect_with(options)
             .await
             .context("could not connect to the database")?;

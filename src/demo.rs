@@ -28,7 +28,7 @@ use sqlx::PgPool;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::domain::FinancialYear;
 
-pub use accounts::DemoAccount;
+pub use accounts::{DemoAccount, DemoTwoStep};
 pub use generate::{Catalogues, DemoIcb, DemoOpportunity, PlanData, generate};
 
 /// What dataset to make.

@@ -27,6 +27,30 @@ impl FieldErrors {
         self.links.push((group.to_owned(), first_field.into()));
     }
 
+    /// Checks that a one-line field holds no control characters (a NUL, a tab, a line break
+    /// and the like): nobody types them, and PostgreSQL cannot store a NUL at all. Adds a
+    /// message for `field` (named `label` in it) and returns false when it does.
+    pub fn check_plain_text(&mut self, field: &str, label: &str, value: &str) -> bool {
+        if has_control_characters(value) {
+            self.add(field, control_characters_message(label));
+            false
+        } else {
+            true
+        }
+    }
+
+    /// As [`FieldErrors::check_plain_text`], for a multi-line field: line breaks and tabs are
+    /// text there.
+    pub fn check_multiline_text(&mut self, field: &str, label: &str, value: &str) -> bool {
+        let stray = value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
+        if stray {
+            self.add(field, control_characters_message(label));
+        }
+        !stray
+    }
+
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.messages.is_empty()
@@ -53,6 +77,18 @@ impl FieldErrors {
             .find(|(g, _)| g == field)
             .map_or(field, |(_, first)| first.as_str())
     }
+}
+
+/// Whether `text` holds a control character (Unicode category Cc: NUL, tab, line breaks, …).
+pub fn has_control_characters(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+fn control_characters_message(label: &str) -> String {
+    format!(
+        "{label} must not contain invisible control characters, such as a tab or a null \
+         character. Type it again instead of pasting it"
+    )
 }
 
 /// A submitted form as its raw name/value pairs, in order. For forms whose fields are not
@@ -234,26 +270,6 @@ impl MonthEntries {
     }
 }
 
-/// Refuses text with control characters (a NUL cannot even be stored; the others are never
-/// typed by people), with a message by each field that has one. Tabs and line breaks are
-/// allowed.
-pub fn refuse_control_characters<'a>(
-    errors: &mut FieldErrors,
-    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
-) {
-    for (field, value) in fields {
-        if value
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            errors.add(
-                field,
-                "This contains a character that cannot be saved, such as a control character copied from another program. Remove it and try again.",
-            );
-        }
-    }
-}
-
 /// One month's input in a form, as shown.
 #[derive(Debug, Clone)]
 pub struct MonthInput {
@@ -272,5 +288,33 @@ impl MonthInput {
             label: month.label(),
             value,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_refused_by_the_field() {
+        let mut errors = FieldErrors::default();
+        assert!(errors.check_plain_text("name", "Full name", "Asha Patel"));
+        assert!(!errors.check_plain_text("email", "Email address", "a\0b@nhs.net"));
+        assert!(!errors.check_plain_text("code", "Code", "QE1\t"));
+        assert!(errors.check_multiline_text("notes", "Notes", "line one\r\nline two\tend"));
+        assert!(!errors.check_multiline_text("text", "Text", "bell\u{7}"));
+        assert_eq!(
+            errors
+                .all()
+                .iter()
+                .map(|(f, _)| f.as_str())
+                .collect::<Vec<_>>(),
+            ["email", "code", "text"]
+        );
+        assert!(
+            errors
+                .get("email")
+                .is_some_and(|m| m.starts_with("Email address must not contain"))
+        );
     }
 }

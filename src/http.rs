@@ -22,7 +22,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::auth::session_store::PgSessionStore;
 use crate::auth::{self, SESSION_IDLE_LIMIT};
-use crate::error::{AppError, internal_error_page};
+use crate::error::{AppError, internal_error_page, unavailable_page};
 use crate::routes::{RouteInfo, Routes};
 use crate::{
     AppState, accessibility, admin, assets, catalogue, exports, health, home, icbs, orgs, plans,
@@ -37,16 +37,18 @@ const BODY_LIMIT_BYTES: usize = 5 * 1024 * 1024;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
      base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+/// HSTS for a year, subdomains included (ASVS 5.0 3.4.1 at level 2).
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains";
 
-/// Every feature's routes.
+/// Every feature's routes but the probes (which must answer without the session store).
 fn routes() -> Routes {
     Routes::new()
         .merge(home::routes())
         .merge(accessibility::routes())
         .merge(orgs::routes())
         .merge(catalogue::routes())
-        .merge(health::routes())
         .merge(auth::login::routes())
+        .merge(auth::two_step::routes())
         .merge(icbs::routes())
         .merge(plans::routes())
         .merge(rollups::routes())
@@ -56,21 +58,35 @@ fn routes() -> Routes {
 
 /// Every route with its declared access (for the access-matrix test and documentation).
 pub fn route_table() -> Vec<RouteInfo> {
-    routes().into_parts().1
+    routes().merge(health::routes()).into_parts().1
 }
 
 /// Builds the application with all routes and middleware.
 pub fn app(state: AppState) -> Router {
     let (router, _) = routes().into_parts();
+    let (probes, _) = health::routes().into_parts();
     router
         // The access check every route is built with (crate::routes::enforce) finds the state here.
         .layer(Extension(state.clone()))
+        // Pages may show what only the signed-in user may see: no shared cache keeps them
+        // (a handler that sets its own Cache-Control keeps it).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         // Innermost first: the form-token check needs the session, which needs the cookie.
-        // Static files and the 404 fallback are added after, so they cost no session lookup.
         .layer(middleware::from_fn(auth::csrf::require_token))
         .layer(session_layer(&state))
+        .layer(middleware::map_response(explain_session_store_failure))
+        // Probes, static files and the 404 fallback are added after, so they cost no session
+        // lookup and keep answering while the database is down.
+        .merge(probes)
         .merge(assets::router())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf::require_same_scheme,
+        ))
         .layer(
             CsrfLayer::new().with_rejection_response(|_: ProtectionError| {
                 tracing::warn!("refused a cross-site request");
@@ -110,7 +126,8 @@ pub fn app(state: AppState) -> Router {
                 .layer(security_header(
                     HeaderName::from_static("permissions-policy"),
                     "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-                )),
+                ))
+                .layer(strict_transport_security(state.config().secure_cookies)),
         )
         .with_state(state)
 }
@@ -132,6 +149,19 @@ fn session_layer(state: &AppState) -> SessionManagerLayer<PgSessionStore> {
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(SESSION_IDLE_LIMIT))
         .with_always_save(true)
+}
+
+/// Served over HTTPS (`MEDOPT_SECURE_COOKIES=true`), browsers are told to use nothing else
+/// for a year, on subdomains too (HSTS); over plain HTTP (development) the header would be
+/// ignored, so it is left out.
+fn strict_transport_security<B>(
+    https: bool,
+) -> SetResponseHeaderLayer<impl Fn(&Response<B>) -> Option<HeaderValue> + Clone> {
+    let value = https.then(|| HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
+    SetResponseHeaderLayer::if_not_present(
+        header::STRICT_TRANSPORT_SECURITY,
+        move |_: &Response<B>| value.clone(),
+    )
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
@@ -162,6 +192,17 @@ async fn explain_too_large(response: Response) -> Response {
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !is_page {
         AppError::TooLarge.into_response()
+    } else {
+        response
+    }
+}
+
+/// The session layer answers a bare 500 when it cannot save the session after the page was
+/// made: that is the database gone away mid-request, so say so like every other page does.
+async fn explain_session_store_failure(response: Response) -> Response {
+    let bare = !response.headers().contains_key(header::CONTENT_TYPE);
+    if response.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR && bare {
+        unavailable_page()
     } else {
         response
     }

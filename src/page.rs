@@ -143,8 +143,31 @@ impl ErrorPage {
         Self {
             layout: Layout::default(),
             heading: "Too many attempts".into(),
-            message: "There have been too many sign-in attempts from your network. Wait a \
-                      minute and try again."
+            message: "There have been too many sign-in attempts from your network or for \
+                      this account. Wait a minute and try again."
+                .into(),
+        }
+    }
+
+    /// The database cannot be reached (503).
+    pub fn unavailable() -> Self {
+        Self {
+            layout: Layout::default(),
+            heading: "Sorry, the service is unavailable".into(),
+            message: "The service cannot reach its database at the moment. Try again in a \
+                      few minutes."
+                .into(),
+        }
+    }
+
+    /// A request with characters that cannot be stored, outside any form field (400).
+    pub fn bad_characters() -> Self {
+        Self {
+            layout: Layout::default(),
+            heading: "Sorry, there is a problem with what you sent".into(),
+            message: "It contained invisible control characters, such as a null character, \
+                      which the service cannot store. Go back, type the text again and try \
+                      again. Nothing was changed."
                 .into(),
         }
     }

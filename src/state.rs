@@ -11,6 +11,9 @@ use tokio::sync::Semaphore;
 use crate::clock::Clock;
 use crate::config::Config;
 
+/// Keys a sign-in limiter holds before it forgets those not seen lately.
+const LIMITER_KEYS_BEFORE_PRUNING: usize = 10_000;
+
 /// Shared application state.
 #[derive(Clone)]
 pub struct AppState {
@@ -21,6 +24,7 @@ struct Inner {
     db: PgPool,
     config: Config,
     login_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    account_limiter: DefaultKeyedRateLimiter<String>,
     export_slots: Arc<Semaphore>,
     clock: Clock,
 }
@@ -36,6 +40,7 @@ impl AppState {
         let per_minute =
             NonZeroU32::new(config.login_attempts_per_minute).unwrap_or(NonZeroU32::MIN);
         let login_limiter = RateLimiter::keyed(Quota::per_minute(per_minute));
+        let account_limiter = RateLimiter::keyed(Quota::per_minute(per_minute));
         // A download holds a database connection while it streams: at most half the pool, so
         // pages stay quick however many files are being downloaded.
         let export_slots = Arc::new(Semaphore::new((config.db_pool_size as usize / 2).max(1)));
@@ -44,6 +49,7 @@ impl AppState {
                 db,
                 config,
                 login_limiter,
+                account_limiter,
                 export_slots,
                 clock,
             }),
@@ -71,8 +77,23 @@ impl AppState {
         self.inner.export_slots.clone()
     }
 
-    /// Sign-in attempts per client address.
-    pub fn login_limiter(&self) -> &DefaultKeyedRateLimiter<IpAddr> {
-        &self.inner.login_limiter
+    /// Takes one sign-in attempt from the client's allowance and the account's (each
+    /// `MEDOPT_LOGIN_ATTEMPTS_PER_MINUTE` a minute); false when either is used up. Per client,
+    /// so one attacker cannot use up everyone's attempts; per account, so attempts from many
+    /// addresses cannot hammer one account faster than that.
+    pub fn take_sign_in_attempt(&self, client: IpAddr, account: &str) -> bool {
+        let inner = &self.inner;
+        // Someone trying many addresses or names grows these maps: now and then forget the
+        // keys whose allowance has refilled.
+        for limiter_len in [inner.login_limiter.len(), inner.account_limiter.len()] {
+            if limiter_len > LIMITER_KEYS_BEFORE_PRUNING {
+                inner.login_limiter.retain_recent();
+                inner.account_limiter.retain_recent();
+                break;
+            }
+        }
+        let account: String = account.chars().take(254).collect();
+        inner.login_limiter.check_key(&client).is_ok()
+            && inner.account_limiter.check_key(&account).is_ok()
     }
 }

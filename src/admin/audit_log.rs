@@ -89,12 +89,22 @@ async fn list_events(
     admin: AdminUser,
     Query(filters): Query<AuditQueryParams>,
 ) -> AppResult<AuditPage> {
+    // In the form's order, so the error summary lists them that way. A filter with control
+    // characters (PostgreSQL cannot compare a NUL) is refused by its field and not applied.
     let mut errors = FieldErrors::default();
+    let mut text = |field: &str, label: &str, value: &str| {
+        blank_to_none(value).filter(|v| errors.check_plain_text(field, label, v))
+    };
+    let actor = text("actor", "Actor's email", &filters.actor).map(|a| a.to_lowercase());
+    let action = text("action", "Action", &filters.action);
+    let organisation = text(
+        "organisation",
+        "Organisation ODS code",
+        &filters.organisation,
+    )
+    .map(|o| o.to_uppercase());
     let from = parse_date(&filters.from, "from", &mut errors);
     let to = parse_date(&filters.to, "to", &mut errors);
-    let actor = blank_to_none(&filters.actor).map(|a| a.to_lowercase());
-    let action = blank_to_none(&filters.action);
-    let organisation = blank_to_none(&filters.organisation).map(|o| o.to_uppercase());
 
     let mut tx = scope::begin(&state, &admin.0.scope()).await?;
     let mut events = sqlx::query_as!(

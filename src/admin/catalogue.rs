@@ -405,6 +405,7 @@ async fn update_opportunity(
     let confirmed = form.title_confirmed.is_some();
     let focus = form.efficiency_focus.is_some();
     let mut errors = FieldErrors::default();
+    errors.check_plain_text("title", "Title", &title);
     if title.is_empty() {
         errors.add(
             "title",

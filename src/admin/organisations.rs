@@ -22,7 +22,7 @@ use sqlx::PgConnection;
 
 use crate::AppState;
 use crate::audit::{self, AuditEvent};
-use crate::auth::scope::{self, AdminUser, Tx};
+use crate::auth::scope::{self, AdminUser, Tx, looks_like_ods_code};
 use crate::error::AppResult;
 use crate::forms::FieldErrors;
 use crate::page::Layout;
@@ -235,13 +235,17 @@ async fn add_icb(
         errors.add("name", "Enter the ICB's name");
     } else if name.chars().count() > 200 {
         errors.add("name", "Enter a name of no more than 200 characters");
+    } else {
+        errors.check_plain_text("name", "Name", name);
     }
-    let region_id = sqlx::query_scalar!(
-        "select region_id from region where ods_code = $1",
-        form.region.trim()
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let region = form.region.trim();
+    let region_id = if looks_like_ods_code(region) {
+        sqlx::query_scalar!("select region_id from region where ods_code = $1", region)
+            .fetch_optional(&mut *tx)
+            .await?
+    } else {
+        None
+    };
     if region_id.is_none() {
         errors.add("region", "Select the ICB's region");
     }
@@ -289,22 +293,34 @@ async fn record_succession(
 ) -> AppResult<Response> {
     let mut tx = scope::begin(&state, &admin.0.scope()).await?;
     let mut errors = FieldErrors::default();
-    // Checked in the form's order, so the error summary lists them that way.
+    // Checked in the form's order, so the error summary lists them that way. Codes that
+    // cannot be ODS codes (a NUL, which PostgreSQL cannot even compare) match nothing.
+    let codes: Vec<String> = form
+        .predecessors
+        .iter()
+        .filter(|code| looks_like_ods_code(code))
+        .cloned()
+        .collect();
     let predecessors = sqlx::query!(
         "select icb_id, ods_code, name, valid_from, valid_to from icb where ods_code = any($1) order by name",
-        &form.predecessors
+        &codes
     )
     .fetch_all(&mut *tx)
     .await?;
     if predecessors.is_empty() || predecessors.len() != form.predecessors.len() {
         errors.add("predecessors", "Select the ICBs that were abolished");
     }
-    let successor = sqlx::query!(
-        "select icb_id, ods_code, name, valid_from, valid_to from icb where ods_code = $1",
-        form.successor.trim()
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let successor_code = form.successor.trim();
+    let successor = if looks_like_ods_code(successor_code) {
+        sqlx::query!(
+            "select icb_id, ods_code, name, valid_from, valid_to from icb where ods_code = $1",
+            successor_code
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+    } else {
+        None
+    };
     if successor.is_none() {
         errors.add("successor", "Select the ICB that took over");
     }

@@ -1,5 +1,5 @@
 //! `/admin/users`: list, create, change role and organisation, deactivate, reset a password,
-//! unlock. Every change is audited in the same transaction as the change.
+//! unlock, reset two-step verification. Every change is audited in the same transaction as the change.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::audit::{self, AuditEvent};
 use crate::auth::scope::{self, AdminUser};
-use crate::auth::{OrgKind, Role, password};
+use crate::auth::{OrgKind, Role, password, two_step};
 use crate::error::{AppError, AppResult};
 use crate::forms::FieldErrors;
 use crate::page::Layout;
@@ -45,6 +45,11 @@ pub fn routes() -> Routes {
             reset_password,
         )
         .post("/admin/users/{user_id}/unlock", Access::Admin, unlock_user)
+        .post(
+            "/admin/users/{user_id}/reset-two-step",
+            Access::Admin,
+            reset_two_step,
+        )
 }
 
 /// A user as listed.
@@ -57,6 +62,8 @@ pub struct UserRow {
     pub active: bool,
     pub locked: bool,
     pub must_change_password: bool,
+    /// Two-step verification is on.
+    pub two_step: bool,
 }
 
 /// `/admin/users`
@@ -77,7 +84,9 @@ async fn list_users(
         r#"
         select u.user_id, u.name, u.email, u.role as "role: Role", u.active, u.must_change_password,
                coalesce(u.locked_until > now(), false) as "locked!",
-               coalesce(i.ods_code, r.ods_code) as org_code
+               coalesce(i.ods_code, r.ods_code) as org_code,
+               exists (select 1 from user_two_step t
+                       where t.user_id = u.user_id and t.confirmed_at is not null) as "two_step!"
         from app_user u
         left join icb i on i.icb_id = u.icb_id
         left join region r on r.region_id = u.region_id
@@ -186,6 +195,8 @@ fn parse_user_form(
     let name = form.name.trim().to_owned();
     if name.is_empty() {
         errors.add("name", "Enter the person's full name");
+    } else {
+        errors.check_plain_text("name", "Full name", &name);
     }
     let email = form.email.trim().to_lowercase();
     if !users::looks_like_email(&email) {
@@ -193,13 +204,17 @@ fn parse_user_form(
             "email",
             "Enter an email address in the correct format, like name@nhs.net",
         );
+    } else {
+        errors.check_plain_text("email", "Email address", &email);
     }
     let role = Role::parse(&form.role);
     if role.is_none() {
         errors.add("role", "Select a role");
     }
     let code = form.organisation.trim().to_uppercase();
+    let code_ok = errors.check_plain_text("organisation", "Organisation", &code);
     let org = match role.and_then(Role::org_kind) {
+        Some(_) if !code_ok => None,
         Some(OrgKind::Icb) if code.is_empty() => {
             errors.add("organisation", "Select the ICB this person works for");
             None
@@ -280,7 +295,9 @@ async fn find_user(conn: &mut PgConnection, user_id: &str) -> AppResult<UserRow>
         r#"
         select u.user_id, u.name, u.email, u.role as "role: Role", u.active, u.must_change_password,
                coalesce(u.locked_until > now(), false) as "locked!",
-               coalesce(i.ods_code, r.ods_code) as org_code
+               coalesce(i.ods_code, r.ods_code) as org_code,
+               exists (select 1 from user_two_step t
+                       where t.user_id = u.user_id and t.confirmed_at is not null) as "two_step!"
         from app_user u
         left join icb i on i.icb_id = u.icb_id
         left join region r on r.region_id = u.region_id
@@ -397,10 +414,11 @@ async fn reset_password(
     admin: AdminUser,
     Path(user_id): Path<String>,
 ) -> AppResult<Response> {
-    let mut tx = scope::begin(&state, &admin.0.scope()).await?;
-    let user = find_user(&mut tx, &user_id).await?;
+    // Hashed first: no connection waits on the slow hash.
     let one_time = password::one_time_password();
     let hash = password::hash(one_time.clone()).await?;
+    let mut tx = scope::begin(&state, &admin.0.scope()).await?;
+    let user = find_user(&mut tx, &user_id).await?;
     sqlx::query!(
         r#"update app_user set password_hash = $2, must_change_password = true, failed_logins = 0,
                   locked_until = null, password_changed_at = now(), updated_at = now() where user_id = $1"#,
@@ -443,6 +461,24 @@ async fn unlock_user(
         .organisation(user.org_code.as_ref())
         .details(json!({ "was_locked": user.locked }));
     audit::record(&mut tx, &admin.0.actor(), event).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/users/{}", user.user_id)).into_response())
+}
+
+async fn reset_two_step(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(user_id): Path<String>,
+) -> AppResult<Response> {
+    let mut tx = scope::begin(&state, &admin.0.scope()).await?;
+    let user = find_user(&mut tx, &user_id).await?;
+    two_step::reset(
+        &mut tx,
+        &admin.0.actor(),
+        user.user_id,
+        user.org_code.as_ref(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/users/{}", user.user_id)).into_response())
 }

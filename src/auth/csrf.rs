@@ -1,20 +1,22 @@
 //! Protection against cross-site request forgery, in two layers:
 //! - the browser's own signals: tower-http's `CsrfLayer` refuses cross-site requests by
-//!   `Sec-Fetch-Site` / `Origin` (see [`crate::http`]);
+//!   `Sec-Fetch-Site` / `Origin` (see [`crate::http`]), and [`require_same_scheme`] adds the
+//!   scheme, which that layer's `Origin` check leaves out;
 //! - a token in every form: [`require_token`] is middleware on the whole app, so every
 //!   non-GET request is checked before any handler runs and no route can forget it.
 //!
 //! The token lives in the server-side session and is compared in constant time.
 
 use axum::body::Body;
-use axum::extract::Request;
-use axum::http::Method;
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use tower_sessions::Session;
 
 use super::keys;
+use crate::AppState;
 use crate::error::AppError;
 
 /// Name of the hidden form field.
@@ -91,6 +93,41 @@ pub async fn require_token(request: Request, next: Next) -> Response {
             );
             AppError::CsrfRejected.into_response()
         }
+    }
+}
+
+/// Middleware: refuses a state-changing request whose `Origin` names another scheme than the
+/// site's. tower-http's check compares the `Origin`'s host and port with `Host` but not the
+/// scheme, so a page on `http://medopt.example` (anyone on the network can serve that) could
+/// post to `https://medopt.example`. The site's scheme is `https` when
+/// `MEDOPT_SECURE_COOKIES=true` (which says it is served over HTTPS), `http` otherwise. An
+/// opaque `Origin: null` has no scheme to compare; the cross-site layer refuses it.
+pub async fn require_same_scheme(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let expected = if state.config().secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    let scheme = request
+        .headers()
+        .get(header::ORIGIN)
+        .map(|origin| origin.as_bytes())
+        .filter(|origin| *origin != b"null")
+        .map(|origin| origin.split(|b| *b == b':').next().unwrap_or_default());
+    match scheme {
+        Some(scheme) if !safe && !scheme.eq_ignore_ascii_case(expected.as_bytes()) => {
+            tracing::warn!("refused a request from a page with another scheme");
+            AppError::CsrfRejected.into_response()
+        }
+        _ => next.run(request).await,
     }
 }
 

@@ -1,5 +1,9 @@
 //! The signed-in user, loaded for each request from the session and the database.
 //!
+//! The extractor is also where the account's obligations are enforced, for every handler at
+//! once: a user who must choose a password, or must turn on two-step verification, reaches
+//! only that page (and sign-out) until they have.
+//!
 //! Loading the user on every request (one indexed query) means deactivating an account or
 //! changing a role takes effect at once, not at the next sign-in. The same query says whether
 //! the demo dataset is loaded, for the banner every page shows then; visitors who are not
@@ -29,12 +33,19 @@ pub const SESSION_ABSOLUTE_LIMIT: chrono::Duration = chrono::Duration::hours(12)
 pub struct CurrentUser {
     pub user_id: Uuid,
     pub name: String,
+    /// For the label an authenticator app shows; never logged.
+    pub email: String,
     pub role: Role,
     pub icb_id: Option<i32>,
     pub region_id: Option<i16>,
     /// ODS code of the user's ICB or region.
     pub org_code: Option<String>,
     pub must_change_password: bool,
+    /// Two-step verification is on for this user.
+    pub two_step: bool,
+    /// The user's role needs two-step verification and it is not on yet: every page sends
+    /// them to `/account/two-step` until it is.
+    pub must_enrol_two_step: bool,
     csrf_token: String,
     request_id: Option<String>,
     /// The demo dataset is loaded (see [`Layout::demo`]).
@@ -110,8 +121,10 @@ async fn load(parts: &Parts, state: &AppState) -> Result<CurrentUser, NoUser> {
     }
     let row = sqlx::query!(
         r#"
-        select u.name, u.role as "role: Role", u.icb_id, u.region_id, u.must_change_password,
+        select u.name, u.email, u.role as "role: Role", u.icb_id, u.region_id, u.must_change_password,
                coalesce(i.ods_code, r.ods_code) as org_code,
+               exists (select 1 from user_two_step t
+                       where t.user_id = u.user_id and t.confirmed_at is not null) as "two_step!",
                -- for the banner on every page: folded in here to save a round trip
                exists (select 1 from demo_dataset) as "demo!"
         from app_user u
@@ -137,14 +150,18 @@ async fn load(parts: &Parts, state: &AppState) -> Result<CurrentUser, NoUser> {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let must_enrol_two_step = !row.two_step && super::two_step::required(row.role, state.config());
     Ok(CurrentUser {
         user_id,
         name: row.name,
+        email: row.email,
         role: row.role,
         icb_id: row.icb_id,
         region_id: row.region_id,
         org_code: row.org_code,
         must_change_password: row.must_change_password,
+        two_step: row.two_step,
+        must_enrol_two_step,
         csrf_token,
         request_id,
         demo: row.demo,
@@ -165,6 +182,8 @@ pub(crate) fn now_seconds() -> f64 {
 
 /// Paths a user who must change their password may still reach.
 const ALLOWED_BEFORE_PASSWORD_CHANGE: [&str; 2] = ["/account/password", "/logout"];
+/// Paths a user who must turn on two-step verification may still reach.
+const ALLOWED_BEFORE_TWO_STEP: [&str; 2] = ["/account/two-step", "/logout"];
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = Response;
@@ -173,20 +192,28 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        // The route's access check (crate::routes::enforce) loaded the user already.
+        // The route's access check (crate::routes::enforce) loaded the user already, and
+        // applied the obligations below.
         if let Some(user) = parts.extensions.get::<CurrentUser>() {
             return Ok(user.clone());
         }
-        match load(parts, state).await {
+        let user = match load(parts, state).await {
+            Ok(user) => user,
+            Err(NoUser::SignedOut) => return Err(sign_in_redirect(parts).into_response()),
+            Err(NoUser::Error(error)) => return Err(error.into_response()),
+        };
+        // One obligation at a time: the password first, then two-step verification.
+        let (page, allowed) = if user.must_change_password {
+            ("/account/password", ALLOWED_BEFORE_PASSWORD_CHANGE)
+        } else if user.must_enrol_two_step {
+            ("/account/two-step", ALLOWED_BEFORE_TWO_STEP)
+        } else {
+            return Ok(user);
+        };
+        if allowed.contains(&parts.uri.path()) {
             Ok(user)
-                if user.must_change_password
-                    && !ALLOWED_BEFORE_PASSWORD_CHANGE.contains(&parts.uri.path()) =>
-            {
-                Err(Redirect::to("/account/password").into_response())
-            }
-            Ok(user) => Ok(user),
-            Err(NoUser::SignedOut) => Err(sign_in_redirect(parts).into_response()),
-            Err(NoUser::Error(error)) => Err(error.into_response()),
+        } else {
+            Err(Redirect::to(page).into_response())
         }
     }
 }

@@ -1,20 +1,26 @@
 //! Signing in and out, and changing one's own password.
-
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+//!
+//! Sign-in: the client's and the account's allowance of attempts ([`AppState::take_sign_in_attempt`]),
+//! then an attempt claimed in the database before the password is checked
+//! ([`super::lockout`]), then either the two-step code page ([`super::two_step::verify`]) or
+//! `complete_sign_in`. No database connection is held while a password is hashed.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use super::client_ip::ClientIp;
 use super::current_user::{demo_loaded, now_seconds};
+use super::lockout::{self, LOCKOUT_MINUTES};
 use super::scope::{self, Scope};
+use super::two_step::{self, verify};
 use super::{CurrentUser, csrf, keys, password};
 use crate::AppState;
 use crate::audit::{self, Actor, AuditEvent};
@@ -23,10 +29,11 @@ use crate::forms::FieldErrors;
 use crate::page::Layout;
 use crate::routes::{Access, Routes};
 
-/// Failed attempts in a row before an account is locked.
-pub const MAX_FAILED_LOGINS: i32 = 5;
-/// How long a lock lasts before it lifts by itself (an administrator can lift it sooner).
-pub const LOCKOUT_MINUTES: i32 = 15;
+pub use super::lockout::MAX_FAILED_LOGINS;
+
+/// The message for a wrong address or password (the same for both, and for locked accounts).
+const WRONG_CREDENTIALS: &str = "Enter a correct email address and password. After several \
+    wrong attempts an account is locked for 15 minutes.";
 
 /// The sign-in and account routes.
 pub fn routes() -> Routes {
@@ -65,10 +72,19 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// Only same-site paths are followed after sign-in (never `//host` or `/\host`).
-fn safe_next(next: Option<&str>) -> String {
+/// Where to go after sign-in: `next` if it is a path on this site, else `/` (the landing page).
+///
+/// Only visible ASCII is followed: browsers drop tabs and line breaks from addresses, so
+/// `/\t/evil.example` would become `//evil.example`, another site; and a control character
+/// cannot go into a `Location` header at all. Backslashes are refused because browsers read
+/// them as slashes.
+pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
             n.to_owned()
         }
         _ => "/".to_owned(),
@@ -90,60 +106,37 @@ async fn show_login(
     })
 }
 
-/// The client's address, for the per-address limit on sign-in attempts.
-pub struct ClientIp(pub IpAddr);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        Ok(ClientIp(ip))
+/// The `x-request-id` of a request, for audit rows written before anyone is signed in.
+pub(super) fn anonymous(headers: &HeaderMap) -> Actor {
+    Actor {
+        user_id: None,
+        request_id: headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     }
-}
-
-struct Account {
-    user_id: Uuid,
-    password_hash: String,
-    active: bool,
-    locked: bool,
-    must_change_password: bool,
-    org_code: Option<String>,
-    icb_code: Option<String>,
 }
 
 async fn sign_in(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     session: Session,
-    headers: axum::http::HeaderMap,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
-    let request_id = headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let anonymous = Actor {
-        user_id: None,
-        request_id: request_id.clone(),
-    };
-    if state.login_limiter().check_key(&ip).is_err() {
-        audit::record_now(
-            state.db(),
-            &anonymous,
-            AuditEvent::new("login.rate_limited"),
-        )
-        .await;
-        return Err(AppError::TooManyRequests);
-    }
+    let anonymous = anonymous(&headers);
     let email = form.email.trim().to_lowercase();
     let next = safe_next(form.next.as_deref());
+    if !state.take_sign_in_attempt(ip, &email) {
+        let event = AuditEvent::new("login.rate_limited");
+        audit::record_now(state.db(), &anonymous, event).await;
+        return Err(AppError::TooManyRequests);
+    }
     let mut errors = FieldErrors::default();
     if email.is_empty() {
         errors.add("email", "Enter your email address");
+    } else {
+        errors.check_plain_text("email", "Email address", &email);
     }
     if form.password.is_empty() {
         errors.add("password", "Enter your password");
@@ -151,64 +144,137 @@ async fn sign_in(
     if !errors.is_empty() {
         return login_again(&state, &session, email, next, errors).await;
     }
+    let user_id = match check_password(&state, &email, form.password).await? {
+        Ok(user_id) => user_id,
+        Err(attempt) => {
+            let account = lockout::account_of(state.db(), &email).await?;
+            record_failed_attempt(&state, anonymous, account, attempt).await;
+            errors.add("email", WRONG_CREDENTIALS);
+            return login_again(&state, &session, email, next, errors).await;
+        }
+    };
+    if two_step::status(state.db(), user_id).await?.is_some() {
+        // The password is proved, so its count starts again; the code is counted next.
+        lockout::reset(state.db(), user_id).await?;
+        let actor = Actor {
+            user_id: Some(user_id),
+            ..anonymous
+        };
+        let event = AuditEvent::new("login.password_accepted");
+        audit::record_now(state.db(), &actor, event).await;
+        verify::start(&session, user_id, &next).await?;
+        return Ok(Redirect::to("/login/two-step").into_response());
+    }
+    complete_sign_in(&state, &session, anonymous, user_id, next, None).await
+}
 
-    let mut tx = scope::begin(&state, &Scope::Nothing).await?;
+/// Claims an attempt on `email`'s account, then checks `password`: the account's id, or the
+/// failure to audit. Holds no database connection while the hash runs.
+async fn check_password(
+    state: &AppState,
+    email: &str,
+    password: String,
+) -> AppResult<Result<Uuid, FailedAttempt>> {
+    let failed = |reason, locks_account| FailedAttempt {
+        action: "login.failed",
+        reason,
+        locks_account,
+    };
+    Ok(match lockout::claim_by_email(state.db(), email).await? {
+        Ok(claimed) => {
+            if password::verify(password, Some(claimed.password_hash)).await? {
+                Ok(claimed.user_id)
+            } else {
+                Err(failed("wrong_password", claimed.locks_account))
+            }
+        }
+        Err(refusal) => {
+            // The same work as a wrong password, so the answer does not tell them apart.
+            password::verify(password, None).await?;
+            Err(failed(refusal.reason(), false))
+        }
+    })
+}
+
+/// A failed attempt at a password or a two-step code, for the audit log.
+pub(super) struct FailedAttempt {
+    pub action: &'static str,
+    pub reason: &'static str,
+    /// It was the last attempt allowed: the account is now locked.
+    pub locks_account: bool,
+}
+
+/// Audits a failed attempt (and the lock it caused) in transactions of their own.
+pub(super) async fn record_failed_attempt(
+    state: &AppState,
+    anonymous: Actor,
+    account: Option<(Uuid, Option<String>)>,
+    attempt: FailedAttempt,
+) {
+    let (user_id, org_code) = account.unzip();
+    let org_code = org_code.flatten();
+    let actor = Actor {
+        user_id,
+        ..anonymous
+    };
+    let event = AuditEvent::new(attempt.action)
+        .organisation(org_code.as_ref())
+        .details(json!({ "reason": attempt.reason }));
+    audit::record_now(state.db(), &actor, event).await;
+    if let (Some(user_id), true) = (user_id, attempt.locks_account) {
+        let event = AuditEvent::new("account.locked")
+            .object("user", user_id)
+            .organisation(org_code.as_ref())
+            .details(json!({ "minutes": LOCKOUT_MINUTES }));
+        audit::record_now(state.db(), &actor, event).await;
+    }
+}
+
+/// What a sign-in needs to know about the account.
+struct Account {
+    must_change_password: bool,
+    org_code: Option<String>,
+    icb_code: Option<String>,
+}
+
+/// Signs `user_id` in: resets the failure count, audits, gives the session a new id and form
+/// token, and sends the user on (to choose a password, their ICB's dashboard or `next`).
+/// `two_step` says how the second step was passed, if there was one.
+pub(super) async fn complete_sign_in(
+    state: &AppState,
+    session: &Session,
+    anonymous: Actor,
+    user_id: Uuid,
+    next: String,
+    two_step: Option<two_step::Method>,
+) -> AppResult<Response> {
+    let mut tx = scope::begin(state, &Scope::Nothing).await?;
     let account = sqlx::query_as!(
         Account,
         r#"
-        select u.user_id, u.password_hash, u.active, u.must_change_password,
-               coalesce(u.locked_until > now(), false) as "locked!",
+        select u.must_change_password,
                coalesce(i.ods_code, r.ods_code) as org_code, i.ods_code as "icb_code?"
         from app_user u
         left join icb i on i.icb_id = u.icb_id
         left join region r on r.region_id = u.region_id
-        where u.email = $1
+        where u.user_id = $1
         "#,
-        email
+        user_id
     )
-    .fetch_optional(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    // Always verify, even for unknown accounts, so the answer takes as long either way.
-    let matches = password::verify(
-        form.password,
-        account.as_ref().map(|a| a.password_hash.clone()),
-    )
-    .await?;
-
-    let failure = match &account {
-        None => Some("unknown_account"),
-        Some(a) if !a.active => Some("inactive"),
-        Some(a) if a.locked => Some("locked"),
-        Some(_) if !matches => Some("wrong_password"),
-        Some(_) => None,
-    };
+    lockout::reset(&mut *tx, user_id).await?;
     let actor = Actor {
-        user_id: account.as_ref().map(|a| a.user_id),
-        request_id,
+        user_id: Some(user_id),
+        ..anonymous
     };
-    if let Some(reason) = failure {
-        if let (Some(a), "wrong_password") = (&account, reason) {
-            record_failed_attempt(&mut tx, &actor, a).await?;
-        }
-        let event = AuditEvent::new("login.failed")
-            .organisation(account.as_ref().and_then(|a| a.org_code.as_ref()))
-            .details(json!({ "reason": reason }));
-        audit::record(&mut tx, &actor, event).await?;
-        tx.commit().await?;
-        errors.add(
-            "email",
-            "Enter a correct email address and password. After several wrong attempts an account is locked for 15 minutes.",
-        );
-        return login_again(&state, &session, email, next, errors).await;
-    }
-    let account = account.ok_or_else(|| anyhow::anyhow!("account vanished"))?;
-    sqlx::query!(
-        "update app_user set failed_logins = 0, locked_until = null where user_id = $1",
-        account.user_id
-    )
-    .execute(&mut *tx)
-    .await?;
-    let event = AuditEvent::new("login.succeeded").organisation(account.org_code.as_ref());
+    let details = match two_step {
+        Some(method) => json!({ "two_step": method.as_str() }),
+        None => json!({}),
+    };
+    let event = AuditEvent::new("login.succeeded")
+        .organisation(account.org_code.as_ref())
+        .details(details);
     audit::record(&mut tx, &actor, event).await?;
     // ICB users land on their ICB's dashboard for the current (or latest) programme year.
     let landing = match (&account.icb_code, next.as_str()) {
@@ -221,46 +287,16 @@ async fn sign_in(
 
     // A new session id at sign-in defeats session fixation; a new form token with it.
     session.cycle_id().await?;
-    session.insert(keys::USER_ID, account.user_id).await?;
+    verify::clear(session).await?;
+    session.insert(keys::USER_ID, user_id).await?;
     session.insert(keys::AUTH_AT, now_seconds()).await?;
-    csrf::rotate(&session).await?;
+    csrf::rotate(session).await?;
     let target = if account.must_change_password {
         "/account/password".to_owned()
     } else {
         landing.unwrap_or(next)
     };
     Ok(Redirect::to(&target).into_response())
-}
-
-/// Counts a wrong password; the fifth in a row locks the account for a while.
-async fn record_failed_attempt(
-    tx: &mut sqlx::PgConnection,
-    actor: &Actor,
-    account: &Account,
-) -> AppResult<()> {
-    let locked = sqlx::query_scalar!(
-        r#"
-        update app_user
-           set failed_logins = case when failed_logins + 1 >= $2 then 0 else failed_logins + 1 end,
-               locked_until = case when failed_logins + 1 >= $2
-                                   then now() + make_interval(mins => $3) else locked_until end
-         where user_id = $1
-        returning locked_until is not null and locked_until > now() as "locked!"
-        "#,
-        account.user_id,
-        MAX_FAILED_LOGINS,
-        LOCKOUT_MINUTES,
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if locked {
-        let event = AuditEvent::new("account.locked")
-            .object("user", account.user_id)
-            .organisation(account.org_code.as_ref())
-            .details(json!({ "minutes": LOCKOUT_MINUTES }));
-        audit::record(tx, actor, event).await?;
-    }
-    Ok(())
 }
 
 async fn login_again(
@@ -326,14 +362,14 @@ async fn change_password(
     session: Session,
     Form(form): Form<ChangePasswordForm>,
 ) -> AppResult<Response> {
-    // Checked in the order of the form's fields, which the error summary follows.
+    // Checked in the order of the form's fields, which the error summary follows. No
+    // connection is held while the passwords are hashed.
     let mut errors = FieldErrors::default();
-    let mut tx = scope::begin(&state, &Scope::Nothing).await?;
     let current_hash = sqlx::query_scalar!(
         "select password_hash from app_user where user_id = $1",
         user.user_id
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(state.db())
     .await?;
     let same_as_current = form.new_password == form.current_password;
     if !password::verify(form.current_password, Some(current_hash)).await? {
@@ -359,6 +395,7 @@ async fn change_password(
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let new_hash = password::hash(form.new_password).await?;
+    let mut tx = scope::begin(&state, &Scope::Nothing).await?;
     sqlx::query!(
         r#"update app_user set password_hash = $2, must_change_password = false, password_changed_at = now(),
                   updated_at = now() where user_id = $1"#,
@@ -390,5 +427,15 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        // Browsers drop tabs and line breaks from addresses: `/\t/x` is `//x`.
+        for control in ['\t', '\n', '\r', '\0', '\x0b', ' '] {
+            assert_eq!(safe_next(Some(&format!("/{control}/evil.example"))), "/");
+        }
+        assert_eq!(safe_next(Some("/icbs/QE1\\..\\x")), "/");
+        assert_eq!(
+            safe_next(Some("/icbs/QE1/2024-25?tab=a%20b")),
+            "/icbs/QE1/2024-25?tab=a%20b"
+        );
+        assert_eq!(safe_next(Some("/caf\u{e9}")), "/");
     }
 }

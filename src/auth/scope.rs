@@ -383,6 +383,13 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
+/// Whether `code` could be an organisation's ODS code (`QE1`, `Y62`, `S1Y5D`): letters and
+/// digits only. Anything else from a URL (a NUL, which PostgreSQL cannot even compare) is
+/// simply not found, without asking the database.
+pub fn looks_like_ods_code(code: &str) -> bool {
+    OdsCode::parse(code).is_some()
+}
+
 /// Audits an out-of-scope attempt and answers 404.
 async fn deny(
     state: &AppState,
@@ -390,8 +397,19 @@ async fn deny(
     object_type: &'static str,
     code: &str,
 ) -> AppError {
-    // The code comes from the URL: keep it short and plain in the audit row.
-    let code: String = code.chars().take(16).collect();
+    // The code comes from the URL: keep it short and plain in the audit row (control
+    // characters escaped: PostgreSQL cannot store a NUL).
+    let code: String = code
+        .chars()
+        .take(16)
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
     let event = AuditEvent::new("access.denied")
         .object(object_type, &code)
         .organisation(Some(&code));

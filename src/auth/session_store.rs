@@ -29,8 +29,21 @@ pub fn session_key(id: &Id) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn backend(error: impl std::fmt::Display) -> session_store::Error {
-    session_store::Error::Backend(error.to_string())
+/// How an unreachable database is marked in the store's errors, which tower-sessions carries
+/// as text: the request then answers 503 like any page whose database is down.
+const UNAVAILABLE: &str = "database unavailable: ";
+
+fn backend(error: sqlx::Error) -> session_store::Error {
+    if crate::db::is_unavailable(&error) {
+        session_store::Error::Backend(format!("{UNAVAILABLE}{error}"))
+    } else {
+        session_store::Error::Backend(error.to_string())
+    }
+}
+
+/// Whether a store error's text says the database could not be reached.
+pub fn is_unavailable(message: &str) -> bool {
+    message.starts_with(UNAVAILABLE)
 }
 
 fn expiry(record: &Record) -> session_store::Result<DateTime<Utc>> {

@@ -1,6 +1,7 @@
 //! The demo accounts: one per role (`demo.icb-editor@example.nhs.uk` and so on), for the
 //! demo's showcase ICB, its region and the nation. Each run gives every one a new random
-//! passphrase, returned to be printed once and never logged.
+//! passphrase, and the accounts whose role needs two-step verification (the administrator and
+//! the regional reviewer) a new two-step secret, returned to be printed once and never logged.
 
 use std::fmt;
 
@@ -11,6 +12,7 @@ use sqlx::PgConnection;
 
 use super::text::PASSPHRASE_WORDS;
 use crate::audit::Actor;
+use crate::auth::two_step::{self, totp};
 use crate::auth::{OrgKind, Role, password};
 use crate::users::{self, NewUser, OrgRef};
 
@@ -24,11 +26,21 @@ pub struct DemoAccount {
     pub organisation: Option<String>,
     /// The new password: show it to the operator once; never log it.
     pub password: String,
+    /// The new two-step secret (base32) and its `otpauth://` link, for the roles that need
+    /// two-step verification: show them once; never log them.
+    pub two_step: Option<DemoTwoStep>,
     /// Created by this run (otherwise its password was reset).
     pub created: bool,
 }
 
-/// Leaves the password out, so a report can be logged or debug-printed safely.
+/// A demo account's two-step verification, to add to an authenticator app.
+#[derive(Clone)]
+pub struct DemoTwoStep {
+    pub secret: String,
+    pub otpauth_url: String,
+}
+
+/// Leaves the password and secret out, so a report can be logged or debug-printed safely.
 impl fmt::Debug for DemoAccount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DemoAccount")
@@ -36,6 +48,7 @@ impl fmt::Debug for DemoAccount {
             .field("role", &self.role)
             .field("organisation", &self.organisation)
             .field("created", &self.created)
+            .field("two_step", &self.two_step.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -91,10 +104,13 @@ async fn ensure_one(
     .fetch_one(&mut *conn)
     .await?;
     let actor = Actor::default();
-    if exists {
+    let user_id = if exists {
         users::set_password(conn, &actor, &email, password.clone())
             .await
             .map_err(|e| anyhow::anyhow!("could not reset {email}'s password: {e}"))?;
+        sqlx::query_scalar!("select user_id from app_user where email = $1", email)
+            .fetch_one(&mut *conn)
+            .await?
     } else {
         let org = organisation
             .as_ref()
@@ -113,14 +129,26 @@ async fn ensure_one(
         };
         users::create(conn, &actor, new)
             .await
-            .map_err(|e| anyhow::anyhow!("could not create {email}: {e}"))?;
-    }
+            .map_err(|e| anyhow::anyhow!("could not create {email}: {e}"))?
+    };
+    let two_step = if two_step::always_required(role) {
+        let secret = totp::generate_secret();
+        two_step::enrol_with_secret(conn, &actor, user_id, &secret).await?;
+        let otpauth_url = totp::otpauth_url(&secret, &email)?;
+        Some(DemoTwoStep {
+            secret,
+            otpauth_url,
+        })
+    } else {
+        None
+    };
     Ok(DemoAccount {
         email,
         name: name(role).to_owned(),
         role,
         organisation,
         password,
+        two_step,
         created: !exists,
     })
 }
@@ -157,9 +185,15 @@ mod tests {
             role: Role::IcbEditor,
             organisation: Some("QE1".into()),
             password: "secret-words-here-99".into(),
+            two_step: Some(DemoTwoStep {
+                secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into(),
+                otpauth_url: "otpauth://totp/x?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into(),
+            }),
             created: true,
         };
         assert_eq!(account.email, "demo.icb-editor@example.nhs.uk");
-        assert!(!format!("{account:?}").contains("secret"));
+        let debug = format!("{account:?}");
+        assert!(!debug.contains("secret-words"), "{debug}");
+        assert!(!debug.contains("JBSWY3DP"), "{debug}");
     }
 }

@@ -38,12 +38,11 @@ impl PriorityForm {
                 "Description must be 5,000 characters or fewer",
             );
         }
-        crate::forms::refuse_control_characters(
-            errors,
-            [
-                ("priority_title", self.priority_title.as_str()),
-                ("priority_description", self.priority_description.as_str()),
-            ],
+        errors.check_plain_text("priority_title", "Title", self.priority_title.trim());
+        errors.check_multiline_text(
+            "priority_description",
+            "Description",
+            &self.priority_description,
         );
     }
 }

@@ -150,7 +150,7 @@ fn review_problems(form: &ReviewForm, not_waiting: bool) -> FieldErrors {
             "Comments must be 5,000 characters or fewer",
         );
     }
-    crate::forms::refuse_control_characters(&mut errors, [("review_comment", comment)]);
+    errors.check_multiline_text("review_comment", "Comments", comment);
     errors
 }
 

@@ -173,7 +173,11 @@ async fn changing_role_deactivating_resetting_and_unlocking(pool: PgPool) {
         )
         .await;
     assert_eq!(response.status, 303, "{}", response.body);
-    assert_eq!(theirs.get("/regions/Y62").await.status, 200);
+    // A regional reviewer must use two-step verification: that is the next page they see.
+    assert_eq!(
+        theirs.get("/regions/Y62").await.location(),
+        Some("/account/two-step")
+    );
 
     // Deactivation ends their session at once.
     assert_eq!(

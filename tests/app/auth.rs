@@ -305,5 +305,17 @@ async fn the_first_administrator_must_choose_a_password(pool: PgPool) {
         )
         .await;
     assert_eq!(response.status, 303);
+    // Then, an administrator, they must turn on two-step verification.
+    assert_eq!(
+        browser.get("/admin/users").await.location(),
+        Some("/account/two-step")
+    );
+    let page = browser.get("/account/two-step").await;
+    let secret = crate::common::texts(&page.html(), "#two-step-secret")
+        .concat()
+        .replace(' ', "");
+    let code = crate::common::current_code(&secret);
+    let response = browser.post("/account/two-step", &[("code", &code)]).await;
+    assert_eq!(response.status, 200);
     assert_eq!(browser.get("/admin/users").await.status, 200);
 }

@@ -1,5 +1,6 @@
-//! The real binary: `medopt user add` and `medopt user set-password`, `medopt demo`'s
-//! address, and the server started from a directory that is not the repository.
+//! The real binary: `medopt user add`, `medopt user set-password` and `medopt user
+//! reset-two-step`, `medopt demo`'s address, and the server started from a directory that is
+//! not the repository.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -297,4 +298,48 @@ async fn demo_names_the_address_the_server_will_use(pool: PgPool) {
         stdout.contains("Sign in at http://127.0.0.1:8088/login"),
         "{stdout}"
     );
+}
+
+#[sqlx::test]
+async fn operators_reset_a_users_two_step_verification(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let admin = app.user(medopt::auth::Role::Admin, None).await;
+    let args = [
+        "user",
+        "reset-two-step",
+        "--email",
+        &admin.email.to_uppercase(),
+    ];
+    let output = medopt(&pool, &args, "");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("two-step verification reset"), "{stdout}");
+    // The administrator signs in with the password alone and must set it up again.
+    let mut browser = app.browser();
+    let response = browser.sign_in(&admin.email, crate::common::PASSWORD).await;
+    assert_eq!(response.location(), Some("/"));
+    assert_eq!(
+        browser.get("/admin/users").await.location(),
+        Some("/account/two-step")
+    );
+    let events: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where action = 'two_step.reset' and object_id = $1 and actor_user_id is null",
+    )
+    .bind(admin.user_id.to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(events, 1);
+
+    let output = medopt(
+        &pool,
+        &["user", "reset-two-step", "--email", "nobody@test.nhs.uk"],
+        "",
+    );
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no user has the email address"));
 }

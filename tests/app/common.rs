@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use medopt::audit::Actor;
 use medopt::auth::Role;
+use medopt::auth::two_step::{self, totp};
 use medopt::config::Config;
 use medopt::users::{self, NewUser, OrgRef};
 use medopt::{AppState, reference};
@@ -160,16 +161,27 @@ pub fn text_of(element: &scraper::ElementRef<'_>) -> String {
 /// A password that passes the rules, used for every test account.
 pub const PASSWORD: &str = "violet kettle harbour 42";
 
+/// The two-step secret of every test account whose role needs two-step verification.
+pub const TWO_STEP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
 /// A test account.
 #[derive(Debug, Clone)]
 pub struct TestUser {
     pub user_id: uuid::Uuid,
     pub email: String,
     pub role: Role,
+    /// Its two-step secret, when its role needs two-step verification (then it is on).
+    pub two_step_secret: Option<&'static str>,
+}
+
+/// The code an authenticator app with `secret` shows now.
+pub fn current_code(secret: &str) -> String {
+    totp::code_at(secret, totp::now_unix()).unwrap()
 }
 
 impl TestApp {
-    /// Creates an active account with [`PASSWORD`]; `org` is an ICB or region ODS code.
+    /// Creates an active account with [`PASSWORD`]; `org` is an ICB or region ODS code. If
+    /// the role needs two-step verification it is turned on with [`TWO_STEP_SECRET`].
     pub async fn user(&self, role: Role, org: Option<&str>) -> TestUser {
         let n = NEXT_USER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let email = format!(
@@ -193,10 +205,18 @@ impl TestApp {
         let user_id = users::create(&mut conn, &Actor::default(), new)
             .await
             .expect("user created");
+        let two_step_secret =
+            two_step::required(role, self.state.config()).then_some(TWO_STEP_SECRET);
+        if let Some(secret) = two_step_secret {
+            two_step::enrol_with_secret(&mut conn, &Actor::default(), user_id, secret)
+                .await
+                .expect("two-step verification turned on");
+        }
         TestUser {
             user_id,
             email,
             role,
+            two_step_secret,
         }
     }
 
@@ -206,13 +226,26 @@ impl TestApp {
             app: self,
             cookie: None,
             csrf: None,
+            peer: None,
+            forwarded_for: None,
         }
     }
 
-    /// A browser signed in as `user`, holding the form token.
+    /// A browser signed in as `user` (with its two-step code, if it has two-step
+    /// verification), holding the form token.
     pub async fn login_as(&self, user: &TestUser) -> Browser<'_> {
         let mut browser = self.browser();
-        let response = browser.sign_in(&user.email, PASSWORD).await;
+        let mut response = browser.sign_in(&user.email, PASSWORD).await;
+        if let Some(secret) = user.two_step_secret {
+            assert_eq!(
+                response.location(),
+                Some("/login/two-step"),
+                "sign-in of {} did not ask for a code: {}",
+                user.email,
+                response.body
+            );
+            response = browser.enter_code(user, &current_code(secret)).await;
+        }
         assert_eq!(
             response.status, 303,
             "sign-in of {} failed: {}",
@@ -220,6 +253,16 @@ impl TestApp {
         );
         browser.refresh_csrf().await;
         browser
+    }
+
+    /// Lets `user`'s current two-step code be used again: a test signs the same user in
+    /// more often than once per 30 seconds, which would otherwise be a replay.
+    pub async fn forget_used_code(&self, user: &TestUser) {
+        sqlx::query("update user_two_step set last_used_step = null where user_id = $1")
+            .bind(user.user_id)
+            .execute(&self.pool)
+            .await
+            .unwrap();
     }
 }
 
@@ -232,6 +275,10 @@ pub struct Browser<'a> {
     pub cookie: Option<String>,
     /// The form token last seen on a page.
     pub csrf: Option<String>,
+    /// The address the request comes from (the peer of the connection), if any.
+    pub peer: Option<std::net::SocketAddr>,
+    /// An `X-Forwarded-For` header to send, as a proxy would.
+    pub forwarded_for: Option<String>,
 }
 
 impl Browser<'_> {
@@ -310,9 +357,27 @@ impl Browser<'_> {
         .await
     }
 
+    /// Answers the two-step code page (after a right password) with `code`, first letting
+    /// `user`'s codes be used again (see [`TestApp::forget_used_code`]).
+    pub async fn enter_code(&mut self, user: &TestUser, code: &str) -> TestResponse {
+        self.app.forget_used_code(user).await;
+        self.submit_code(code).await
+    }
+
+    /// Answers the two-step code page with `code`, as it is.
+    pub async fn submit_code(&mut self, code: &str) -> TestResponse {
+        let page = self.get("/login/two-step").await;
+        self.csrf = token_on(&page.html());
+        self.post("/login/two-step", &[("code", code)]).await
+    }
+
     /// Reads the form token from a page that has a form.
+    /// (A user who must turn on two-step verification first gets it from that page.)
     pub async fn refresh_csrf(&mut self) {
-        let page = self.get("/account/password").await;
+        let mut page = self.get("/account/password").await;
+        if page.location() == Some("/account/two-step") {
+            page = self.get("/account/two-step").await;
+        }
         self.csrf = token_on(&page.html());
         assert!(
             self.csrf.is_some(),
@@ -326,7 +391,17 @@ impl Browser<'_> {
             Some(cookie) => builder.header("cookie", cookie),
             None => builder,
         };
-        builder.body(body).expect("valid request")
+        let builder = match &self.forwarded_for {
+            Some(addresses) => builder.header("x-forwarded-for", addresses),
+            None => builder,
+        };
+        let mut request = builder.body(body).expect("valid request");
+        if let Some(peer) = self.peer {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+        }
+        request
     }
 
     async fn send(&mut self, request: Request<Body>) -> TestResponse {

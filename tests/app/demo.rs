@@ -328,9 +328,33 @@ async fn demo_accounts_sign_in_and_see_their_icb(pool: PgPool) {
         "the showcase plans are agreed"
     );
 
-    // The reviewer has a plan waiting in the region.
+    // The reviewer has a plan waiting in the region. The demo turned on their two-step
+    // verification and printed the secret to add to an app.
     let (email, password) = password_of(&report, Role::RegionReviewer);
-    let (mut reviewer, _) = sign_in(&app, &email, &password).await;
+    let (mut reviewer, landed) = sign_in(&app, &email, &password).await;
+    assert_eq!(landed.as_deref(), Some("/login/two-step"));
+    let account = report
+        .accounts
+        .iter()
+        .find(|a| a.role == Role::RegionReviewer)
+        .unwrap();
+    let two_step = account
+        .two_step
+        .as_ref()
+        .expect("the reviewer has a two-step secret");
+    assert!(two_step.otpauth_url.starts_with("otpauth://totp/"));
+    assert!(two_step.otpauth_url.contains(&two_step.secret));
+    let response = reviewer
+        .submit_code(&crate::common::current_code(&two_step.secret))
+        .await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    let with_secret: Vec<Role> = report
+        .accounts
+        .iter()
+        .filter(|a| a.two_step.is_some())
+        .map(|a| a.role)
+        .collect();
+    assert_eq!(with_secret, [Role::RegionReviewer, Role::Admin]);
     let region = reviewer.get("/regions/Y62/2026-27").await;
     assert_eq!(region.status, 200);
     assert!(

@@ -29,5 +29,8 @@ mod imports;
 mod organisations;
 mod plans;
 mod reference_data;
+mod resilience;
 mod rls;
 mod rollups;
+mod security;
+mod two_step;

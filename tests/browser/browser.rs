@@ -21,6 +21,14 @@ use thirtyfour::prelude::*;
 use crate::checks;
 use crate::harness::{PASSWORD, TestUser};
 
+/// The code an authenticator app with `secret` shows `steps_ahead` steps of 30 seconds from
+/// now (an app whose clock is a little ahead; the service accepts one step either side).
+pub fn current_code(secret: &str, steps_ahead: u64) -> String {
+    let now = medopt::auth::two_step::totp::now_unix();
+    medopt::auth::two_step::totp::code_at(secret, now + 30 * steps_ahead)
+        .expect("a code from the secret")
+}
+
 /// The flags every test browser starts with: headless, and nothing that reaches out to the
 /// internet or depends on the machine's GPU or shared memory.
 const CHROMIUM_FLAGS: [&str; 10] = [
@@ -173,9 +181,20 @@ impl Browser {
         self.press_button("Sign in").await;
     }
 
-    /// Signs in as `user` (every test account has the same password).
+    /// Signs in as `user` (every test account has the same password), with a code from its
+    /// two-step secret if it has one.
     pub async fn sign_in_as(&self, user: &TestUser) {
         self.sign_in(&user.email, PASSWORD).await;
+        if let Some(secret) = user.two_step_secret {
+            assert_eq!(
+                self.heading().await,
+                "Enter your security code",
+                "{}",
+                self.failure(format!("{} was not asked for a code", user.email))
+                    .await
+            );
+            self.enter_code(&current_code(secret, 0)).await;
+        }
         let heading = self.heading().await;
         assert_ne!(
             heading,
@@ -184,6 +203,18 @@ impl Browser {
             self.failure(format!("{} could not sign in", user.email))
                 .await
         );
+    }
+
+    /// Types `code` into the security code field (after a password, or at enrolment) and
+    /// presses the page's button.
+    pub async fn enter_code(&self, code: &str) {
+        self.fill("Security code", code).await;
+        let button = if self.path().await.starts_with("/account/two-step") {
+            "Turn on two-step verification"
+        } else {
+            "Continue"
+        };
+        self.press_button(button).await;
     }
 
     /// Presses "Sign out" in the header.

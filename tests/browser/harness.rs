@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use medopt::audit::Actor;
 use medopt::auth::Role;
+use medopt::auth::two_step;
 use medopt::config::Config;
 use medopt::users::{self, NewUser, OrgRef};
 use medopt::{AppState, reference};
@@ -30,6 +31,9 @@ use crate::browser::Browser;
 
 /// The password of every test account.
 pub const PASSWORD: &str = "violet kettle harbour 42";
+
+/// The two-step secret of every test account whose role needs two-step verification.
+pub const TWO_STEP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 /// What `MEDOPT_BROWSER_TESTS` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +182,8 @@ where
 pub struct TestUser {
     pub email: String,
     pub name: String,
+    /// Its two-step secret, when its role needs two-step verification (then it is on).
+    pub two_step_secret: Option<&'static str>,
 }
 
 /// The app being tested, as the browsers see it, with its database.
@@ -270,7 +276,8 @@ impl Site {
         browser
     }
 
-    /// Creates an active account with [`PASSWORD`]; `org` is an ICB or region ODS code.
+    /// Creates an active account with [`PASSWORD`]; `org` is an ICB or region ODS code. If
+    /// the role needs two-step verification it is turned on with [`TWO_STEP_SECRET`].
     pub async fn user(&self, role: Role, org: Option<&str>) -> TestUser {
         let n = NEXT_USER.fetch_add(1, Ordering::Relaxed);
         let email = format!(
@@ -292,10 +299,20 @@ impl Site {
             password: PASSWORD.to_owned(),
             must_change_password: false,
         };
-        users::create(&mut conn, &Actor::default(), new)
+        let user_id = users::create(&mut conn, &Actor::default(), new)
             .await
             .expect("user created");
-        TestUser { email, name }
+        let two_step_secret = two_step::always_required(role).then_some(TWO_STEP_SECRET);
+        if let Some(secret) = two_step_secret {
+            two_step::enrol_with_secret(&mut conn, &Actor::default(), user_id, secret)
+                .await
+                .expect("two-step verification turned on");
+        }
+        TestUser {
+            email,
+            name,
+            two_step_secret,
+        }
     }
 
     fn browsers(&self) -> Vec<Browser> {

@@ -23,6 +23,7 @@ mod import_journey;
 mod pages;
 mod plan_journey;
 mod review_journey;
+mod two_step_journey;
 mod workstream_journey;
 
 /// Before any test runs: with no `DATABASE_URL`, start (or reuse) the private test cluster and

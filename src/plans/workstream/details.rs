@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::page::DetailsValues;
 use super::save::{finish, refuse, stale};
 use crate::error::AppResult;
-use crate::forms::{FieldErrors, Form, Version, refuse_control_characters};
+use crate::forms::{FieldErrors, Form, Version};
 use crate::plans::changes::Changes;
 use crate::plans::request::WorkstreamEdit;
 use crate::plans::workflow;
@@ -59,7 +59,10 @@ fn check(sent: &DetailsValues, local: bool, errors: &mut FieldErrors) {
             errors.add(field, format!("Enter no more than {max} characters"));
         }
     }
-    refuse_control_characters(errors, fields.map(|(f, v, _)| (f, v.as_str())));
+    errors.check_plain_text("title", "Title", &sent.title);
+    errors.check_plain_text("lead_name", "Lead", &sent.lead_name);
+    errors.check_multiline_text("description", "Description", &sent.description);
+    errors.check_multiline_text("summary", "Summary", &sent.summary);
 }
 
 fn changes(saved: &DetailsValues, sent: &DetailsValues, local: bool) -> Changes {

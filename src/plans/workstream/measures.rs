@@ -11,9 +11,7 @@ use super::save::{MonthFields, refuse, reported_months, stale, workstream_event}
 use crate::audit;
 use crate::domain::Month;
 use crate::error::{AppError, AppResult};
-use crate::forms::{
-    FieldErrors, Form, MonthEntries, MonthInput, Version, refuse_control_characters,
-};
+use crate::forms::{FieldErrors, Form, MonthEntries, MonthInput, Version};
 use crate::plans::changes::Changes;
 use crate::plans::measures::{
     self, Direction, MeasureView, NewMeasure, parse_month, parse_value, show_value,
@@ -84,13 +82,8 @@ fn check<'a>(sent: &'a NewMeasureValues, errors: &mut FieldErrors) -> Option<New
     } else if sent.unit.chars().count() > 100 {
         errors.add("measure_unit", "Enter no more than 100 characters");
     }
-    refuse_control_characters(
-        errors,
-        [
-            ("measure_name", sent.name.as_str()),
-            ("measure_unit", sent.unit.as_str()),
-        ],
-    );
+    errors.check_plain_text("measure_name", "Name", &sent.name);
+    errors.check_plain_text("measure_unit", "Unit", &sent.unit);
     let direction = Direction::from_key(&sent.direction);
     if direction.is_none() {
         errors.add(

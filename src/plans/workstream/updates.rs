@@ -8,7 +8,7 @@ use serde_json::json;
 use super::save::{finish, refuse, stale, workstream_event};
 use crate::audit;
 use crate::error::AppResult;
-use crate::forms::{FieldErrors, Form, Version, refuse_control_characters};
+use crate::forms::{FieldErrors, Form, Version};
 use crate::plans::changes::Changes;
 use crate::plans::request::WorkstreamEdit;
 use crate::plans::workstreams::{self, Rag};
@@ -43,7 +43,7 @@ pub async fn add_update(
     } else if narrative.chars().count() > 5000 {
         errors.add("narrative", "Enter no more than 5000 characters");
     }
-    refuse_control_characters(&mut errors, [("narrative", narrative)]);
+    errors.check_multiline_text("narrative", "Update", narrative);
     let Some(rag) = rag.filter(|_| errors.is_empty()) else {
         return refuse(edit, |page| {
             page.errors = errors;
