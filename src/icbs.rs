@@ -22,6 +22,7 @@ use crate::domain::FinancialYear;
 use crate::error::AppResult;
 use crate::forms::FieldErrors;
 use crate::page::Layout;
+use crate::plans::breadcrumbs::{self, Crumb};
 use crate::routes::{Access, Routes};
 
 /// The ICB and region routes.
@@ -93,6 +94,8 @@ pub struct IcbPage {
     pub can_edit: bool,
     pub plans: Vec<YearPlan>,
     pub errors: FieldErrors,
+    /// Home › England › region, as far as the user's role reaches.
+    pub crumbs: Vec<Crumb>,
 }
 
 async fn plans_for_icb(conn: &mut PgConnection, icb: &IcbAccess) -> sqlx::Result<Vec<YearPlan>> {
@@ -129,6 +132,8 @@ async fn icb_page(
     mut errors: FieldErrors,
 ) -> AppResult<IcbPage> {
     let plans = plans_for_icb(conn, icb).await?;
+    let mut crumbs = breadcrumbs::to_icb(conn, user, icb, None).await?;
+    crumbs.pop(); // the ICB: this page
     // A refused start links to the first year that can still be started.
     if let Some(open) = plans
         .iter()
@@ -143,6 +148,7 @@ async fn icb_page(
         can_edit: icb.can_edit(),
         plans,
         errors,
+        crumbs,
     })
 }
 

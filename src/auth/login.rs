@@ -112,7 +112,6 @@ struct Account {
     locked: bool,
     must_change_password: bool,
     org_code: Option<String>,
-    icb_code: Option<String>,
 }
 
 async fn sign_in(
@@ -158,7 +157,7 @@ async fn sign_in(
         r#"
         select u.user_id, u.password_hash, u.active, u.must_change_password,
                coalesce(u.locked_until > now(), false) as "locked!",
-               coalesce(i.ods_code, r.ods_code) as org_code, i.ods_code as "icb_code?"
+               coalesce(i.ods_code, r.ods_code) as org_code
         from app_user u
         left join icb i on i.icb_id = u.icb_id
         left join region r on r.region_id = u.region_id
@@ -210,11 +209,12 @@ async fn sign_in(
     .await?;
     let event = AuditEvent::new("login.succeeded").organisation(account.org_code.as_ref());
     audit::record(&mut tx, &actor, event).await?;
-    // ICB users land on their ICB's dashboard for the current (or latest) programme year.
-    let landing = match (&account.icb_code, next.as_str()) {
-        (Some(icb), "/") => crate::plans::context::landing_year(&mut tx, state.clock().today())
-            .await?
-            .map(|year| format!("/icbs/{icb}/{}", year.slug())),
+    // Users land on their own work for the current (or latest) programme year.
+    let landing = match next.as_str() {
+        "/" => {
+            let today = state.clock().today();
+            crate::plans::landing::landing_page(&mut tx, account.user_id, today).await?
+        }
         _ => None,
     };
     tx.commit().await?;
