@@ -1,6 +1,8 @@
 //! ICB programme plans: the dashboard, the plan (national opportunities chosen and local
-//! priorities, with its review) and workstreams (targets, phasing, monthly actuals, RAG
-//! updates and outcome measures), and the CSV import of a month's figures.
+//! priorities), its review page (cover note, checks, what changed since agreed, history) and
+//! workstreams (targets, phasing, monthly actuals, RAG updates and outcome measures); the
+//! month page (a month's figures for every workstream on one form), plan against actual by
+//! month, and the CSV import of a month's figures.
 //!
 //! How a request flows:
 //! - the route's declared access is checked before the handler ([`crate::routes::enforce`]):

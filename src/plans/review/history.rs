@@ -146,7 +146,7 @@ pub async fn last_agreed(
     .fetch_optional(conn)
     .await?;
     Ok(row.and_then(|r| {
-        let snapshot = serde_json::from_value(r.snapshot).ok()?;
+        let snapshot = decode(r.snapshot)?;
         Some((r.occurred_at, snapshot))
     }))
 }
@@ -168,7 +168,14 @@ pub async fn current(
     )
     .fetch_optional(conn)
     .await?;
-    Ok(json
-        .and_then(|j| serde_json::from_value(j).ok())
-        .unwrap_or_default())
+    Ok(json.and_then(decode).unwrap_or_default())
+}
+
+/// A stored snapshot read back. One that does not read (it cannot happen while
+/// `medopt_plan_snapshot` and [`PlanSnapshot`] agree) is logged, and the page says the plan
+/// has no agreed content to compare with rather than failing.
+fn decode(json: serde_json::Value) -> Option<PlanSnapshot> {
+    serde_json::from_value(json)
+        .inspect_err(|error| tracing::error!(%error, "a plan snapshot could not be read"))
+        .ok()
 }
