@@ -64,49 +64,13 @@ pub async fn submit(
     if let Some(problem) = submit_problem(&ctx, chosen).filter(|_| !stale) {
         errors.add("submit", problem);
     }
-    if cover_note.chars().count() > MAX_NOTE {
-        errors.add(
-            "cover_note",
-            "The cover note must be 5,000 characters or fewer",
-        );
-    }
-    crate::forms::refuse_control_characters(&mut errors, [("cover_note", cover_note)]);
+    check_note(&mut errors, "cover_note", "The cover note", cover_note);
     if stale || !errors.is_empty() {
-        let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
-        page.cover_note_value = cover_note.to_owned();
-        return Ok(refused(
-            page_with(
-                &mut page,
-                errors,
-                stale,
-                "Submit the plan as you last saw it",
-            ),
-            page,
-        ));
+        return refuse_submit(&mut tx, &user, &ctx, errors, stale, cover_note).await;
     }
-    let actor = user.actor();
-    if !workflow::submit(
-        &mut tx,
-        &editor,
-        &actor,
-        &ctx,
-        form.version,
-        chosen,
-        cover_note,
-    )
-    .await?
-    {
-        let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
-        page.cover_note_value = cover_note.to_owned();
-        return Ok(refused(
-            page_with(
-                &mut page,
-                errors,
-                true,
-                "Submit the plan as you last saw it",
-            ),
-            page,
-        ));
+    let (actor, version) = (user.actor(), form.version);
+    if !workflow::submit(&mut tx, &editor, &actor, &ctx, version, chosen, cover_note).await? {
+        return refuse_submit(&mut tx, &user, &ctx, errors, true, cover_note).await;
     }
     tx.commit().await?;
     Ok(Redirect::to(&format!("{}/plan?notice=submitted", ctx.base_path())).into_response())
@@ -162,6 +126,36 @@ pub async fn review(
     Ok(Redirect::to(&format!("{}/review?notice={notice}", ctx.base_path())).into_response())
 }
 
+/// Refuses a submission: the plan page with the messages (or, `stale`, what changed) and the
+/// cover note as typed.
+async fn refuse_submit(
+    conn: &mut sqlx::PgConnection,
+    user: &crate::auth::CurrentUser,
+    ctx: &IcbYear,
+    errors: FieldErrors,
+    stale: bool,
+    cover_note: &str,
+) -> AppResult<Response> {
+    let mut page = plan_page::build(conn, user, ctx, None).await?;
+    page.cover_note_value = cover_note.to_owned();
+    let status = page_with(
+        &mut page,
+        errors,
+        stale,
+        "Submit the plan as you last saw it",
+    );
+    Ok(refused(status, page))
+}
+
+/// Checks a note people write (a cover note, review comments): at most [`MAX_NOTE`]
+/// characters and no control characters, with messages by `field`.
+fn check_note(errors: &mut FieldErrors, field: &str, what: &str, note: &str) {
+    if note.chars().count() > MAX_NOTE {
+        errors.add(field, format!("{what} must be 5,000 characters or fewer"));
+    }
+    crate::forms::refuse_control_characters(errors, [(field, note)]);
+}
+
 /// What is wrong with a review form (`not_waiting`: the plan is not submitted).
 fn review_problems(form: &ReviewForm, not_waiting: bool) -> FieldErrors {
     let mut errors = FieldErrors::default();
@@ -182,13 +176,7 @@ fn review_problems(form: &ReviewForm, not_waiting: bool) -> FieldErrors {
             "Enter comments that tell the ICB what to change",
         );
     }
-    if comment.chars().count() > MAX_NOTE {
-        errors.add(
-            "review_comment",
-            "Comments must be 5,000 characters or fewer",
-        );
-    }
-    crate::forms::refuse_control_characters(&mut errors, [("review_comment", comment)]);
+    check_note(&mut errors, "review_comment", "Comments", comment);
     errors
 }
 
