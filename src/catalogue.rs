@@ -14,7 +14,23 @@ use crate::routes::{Access, Routes};
 
 /// The catalogue routes.
 pub fn routes() -> Routes {
-    Routes::new().get("/catalogue/{year}", Access::Public, show_catalogue)
+    Routes::new()
+        .get("/catalogue", Access::Public, current_catalogue)
+        .get("/catalogue/{year}", Access::Public, show_catalogue)
+}
+
+/// `/catalogue`: the current programme year's catalogue (or the latest year's), so the menu's
+/// link follows the years without a release.
+async fn current_catalogue(
+    State(state): State<AppState>,
+    user: MaybeUser,
+) -> AppResult<CataloguePage> {
+    let mut conn = state.db().acquire().await?;
+    let year = crate::plans::context::landing_year(&mut conn, state.clock().today())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    drop(conn);
+    catalogue_page(&state, user, year).await
 }
 
 /// One opportunity as listed.
@@ -66,6 +82,15 @@ async fn show_catalogue(
     Path(year): Path<String>,
 ) -> AppResult<CataloguePage> {
     let year = FinancialYear::parse(&year).map_err(|_| AppError::NotFound)?;
+    catalogue_page(&state, user, year).await
+}
+
+/// The catalogue of `year`, or 404 when it is not a programme year.
+async fn catalogue_page(
+    state: &AppState,
+    user: MaybeUser,
+    year: FinancialYear,
+) -> AppResult<CataloguePage> {
     let db = state.db();
     let programme_year = sqlx::query!(
         "select programme_year_id, open_for_editing from programme_year where starts_on = $1",

@@ -1,6 +1,7 @@
 //! Pure domain types: financial years, money, phasing and dashboard progress. No I/O here, so
 //! everything is unit-tested hard.
 
+mod due_month;
 mod financial_year;
 mod money;
 mod month;
@@ -9,6 +10,7 @@ pub mod phasing;
 mod progress;
 mod rollup;
 
+pub use due_month::month_due;
 pub use financial_year::{FinancialYear, ParseFinancialYearError};
 pub use money::{ParseMoneyError, Pence};
 pub use month::Month;

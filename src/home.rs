@@ -3,9 +3,13 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::extract::State;
 
+use crate::AppState;
 use crate::auth::{MaybeUser, Role};
+use crate::error::AppResult;
 use crate::page::Layout;
+use crate::plans::context::all_years;
 use crate::routes::{Access, Routes};
 
 /// The home route.
@@ -25,9 +29,17 @@ pub struct WorkLink {
 pub struct HomePage {
     pub layout: Layout,
     pub work: Vec<WorkLink>,
+    /// Every programme year's catalogue, newest first: `(slug, label)`.
+    pub catalogues: Vec<(String, String)>,
 }
 
-async fn show_home(user: MaybeUser) -> HomePage {
+async fn show_home(State(state): State<AppState>, user: MaybeUser) -> AppResult<HomePage> {
+    let mut conn = state.db().acquire().await?;
+    let catalogues = all_years(&mut conn)
+        .await?
+        .into_iter()
+        .map(|y| (y.slug(), y.to_string()))
+        .collect();
     let link = |href: String, label: &str| WorkLink {
         href,
         label: label.into(),
@@ -62,8 +74,9 @@ async fn show_home(user: MaybeUser) -> HomePage {
             _ => vec![link("/organisations".into(), "Regions and ICBs")],
         },
     };
-    HomePage {
+    Ok(HomePage {
         layout: user.layout(),
         work,
-    }
+        catalogues,
+    })
 }

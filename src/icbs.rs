@@ -25,6 +25,7 @@ use crate::domain::FinancialYear;
 use crate::error::AppResult;
 use crate::forms::FieldErrors;
 use crate::page::Layout;
+use crate::plans::breadcrumbs::{self, Crumb};
 use crate::routes::{Access, Routes};
 
 /// The ICB and region routes.
@@ -140,6 +141,8 @@ pub struct IcbPage {
     pub can_edit: bool,
     pub plans: Vec<YearPlan>,
     pub errors: FieldErrors,
+    /// Home › England › region, as far as the user's role reaches.
+    pub crumbs: Vec<Crumb>,
 }
 
 async fn plans_for_icb(conn: &mut PgConnection, icb: &IcbAccess) -> sqlx::Result<Vec<YearPlan>> {
@@ -179,6 +182,8 @@ async fn icb_page(
     mut errors: FieldErrors,
 ) -> AppResult<IcbPage> {
     let plans = plans_for_icb(conn, icb).await?;
+    let mut crumbs = breadcrumbs::to_icb(conn, user, icb, None).await?;
+    crumbs.pop(); // the ICB: this page
     // A refused start links to the first year that can still be started.
     if let Some(open) = plans.iter().find(|p| p.can_start() && icb.can_edit()) {
         errors.link_to("year", format!("start-{}", open.year_slug));
@@ -190,6 +195,7 @@ async fn icb_page(
         can_edit: icb.can_edit(),
         plans,
         errors,
+        crumbs,
     })
 }
 

@@ -35,6 +35,7 @@ pub mod routes;
 pub mod state;
 pub mod telemetry;
 pub mod users;
+pub mod wording;
 
 pub use http::app;
 pub use state::AppState;

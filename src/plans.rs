@@ -1,6 +1,8 @@
 //! ICB programme plans: the dashboard, the plan (national opportunities chosen and local
-//! priorities, with its review) and workstreams (targets, phasing, monthly actuals, RAG
-//! updates and outcome measures), and the CSV import of a month's figures.
+//! priorities), its review page (cover note, checks, what changed since agreed, history) and
+//! workstreams (targets, phasing, monthly actuals, RAG updates and outcome measures); the
+//! month page (a month's figures for every workstream on one form), plan against actual by
+//! month, and the CSV import of a month's figures.
 //!
 //! How a request flows:
 //! - the route's declared access is checked before the handler ([`crate::routes::enforce`]):
@@ -20,16 +22,20 @@
 //! - progress (monthly actuals, measure values, RAG updates) can be recorded whenever the year
 //!   is open, whatever the plan's status.
 
+pub mod breadcrumbs;
 mod changes;
 mod choices;
 pub mod context;
 mod dashboard;
+mod grid;
 mod import;
+pub mod landing;
 pub mod measures;
+pub mod month_report;
 mod plan_page;
 mod priorities;
 pub mod request;
-mod review;
+pub mod review;
 pub mod workflow;
 pub mod workstream;
 pub mod workstreams;
@@ -59,10 +65,22 @@ pub fn routes() -> Routes {
             Access::IcbWrite,
             review::submit,
         )
+        .get("/icbs/{icb}/{year}/review", Access::IcbRead, review::show)
         .post(
             "/icbs/{icb}/{year}/plan/review",
             Access::IcbReview,
             review::review,
+        )
+        .get("/icbs/{icb}/{year}/grid", Access::IcbRead, grid::show)
+        .get(
+            "/icbs/{icb}/{year}/months/{month}",
+            Access::IcbRead,
+            month_report::show,
+        )
+        .post(
+            "/icbs/{icb}/{year}/months/{month}",
+            Access::IcbWrite,
+            month_report::save,
         )
         .get(
             "/icbs/{icb}/{year}/workstreams/{workstream}",

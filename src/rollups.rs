@@ -13,6 +13,7 @@ mod figures;
 mod national;
 mod region;
 mod sorting;
+mod summary;
 
 pub use figures::Coverage;
 

@@ -234,7 +234,6 @@ pub(super) async fn record_failed_attempt(
 struct Account {
     must_change_password: bool,
     org_code: Option<String>,
-    icb_code: Option<String>,
 }
 
 /// Signs `user_id` in: resets the failure count, audits, gives the session a new id and form
@@ -253,7 +252,7 @@ pub(super) async fn complete_sign_in(
         Account,
         r#"
         select u.must_change_password,
-               coalesce(i.ods_code, r.ods_code) as org_code, i.ods_code as "icb_code?"
+               coalesce(i.ods_code, r.ods_code) as org_code
         from app_user u
         left join icb i on i.icb_id = u.icb_id
         left join region r on r.region_id = u.region_id
@@ -276,11 +275,12 @@ pub(super) async fn complete_sign_in(
         .organisation(account.org_code.as_ref())
         .details(details);
     audit::record(&mut tx, &actor, event).await?;
-    // ICB users land on their ICB's dashboard for the current (or latest) programme year.
-    let landing = match (&account.icb_code, next.as_str()) {
-        (Some(icb), "/") => crate::plans::context::landing_year(&mut tx, state.clock().today())
-            .await?
-            .map(|year| format!("/icbs/{icb}/{}", year.slug())),
+    // Users land on their own work for the current (or latest) programme year.
+    let landing = match next.as_str() {
+        "/" => {
+            let today = state.clock().today();
+            crate::plans::landing::landing_page(&mut tx, user_id, today).await?
+        }
         _ => None,
     };
     tx.commit().await?;

@@ -24,7 +24,8 @@ use crate::icbs::PlanStatus;
 pub async fn begin_load(conn: &mut PgConnection) -> sqlx::Result<()> {
     sqlx::query!(
         r#"select set_config('medopt.read_icbs', '*', true) as "read!",
-                  set_config('medopt.write_icbs', '*', true) as "write!""#
+                  set_config('medopt.write_icbs', '*', true) as "write!",
+                  set_config('medopt.review_icbs', '*', true) as "review!""#
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -204,6 +205,7 @@ pub async fn write(conn: &mut PgConnection, plans: &[PlanData], seed: u64) -> an
     insert_updates(conn, &rows).await?;
     insert_measures(conn, &rows).await?;
     insert_measure_values(conn, &rows).await?;
+    insert_review_history(conn, &ids.plans).await?;
     mark_as_demo(conn, &ids.plans, seed).await?;
     Ok(())
 }
@@ -541,6 +543,41 @@ async fn insert_measure_values(conn: &mut PgConnection, rows: &Rows) -> sqlx::Re
         &rows.value_icb,
         &rows.value_month,
         &rows.value,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Each plan's review so far, as its dates and status say: the submission (with a cover note)
+/// and the decision with its comments; an agreed plan's agreement keeps its content, so the
+/// review page can compare.
+async fn insert_review_history(conn: &mut PgConnection, plan_ids: &[i32]) -> sqlx::Result<()> {
+    let notes: Vec<&str> = super::text::COVER_NOTES.to_vec();
+    sqlx::query!(
+        r#"
+        update plan set cover_note = ($2::text[])[1 + plan_id % cardinality($2::text[])]
+        where plan_id = any($1) and submitted_at is not null
+        "#,
+        plan_ids,
+        &notes as &[&str]
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"
+        insert into plan_review_event (plan_id, icb_id, action, note, plan_snapshot, actor_name,
+                                       occurred_at)
+        select plan_id, icb_id, 'submitted', cover_note, medopt_plan_snapshot(plan_id),
+               'ICB medicines optimisation team', submitted_at
+        from plan where plan_id = any($1) and submitted_at is not null
+        union all
+        select plan_id, icb_id, status::text::plan_review_action, coalesce(review_comment, ''),
+               medopt_plan_snapshot(plan_id), 'Regional medicines optimisation team', reviewed_at
+        from plan
+        where plan_id = any($1) and status in ('agreed', 'returned') and reviewed_at is not null
+        "#,
+        plan_ids
     )
     .execute(conn)
     .await?;

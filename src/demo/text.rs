@@ -153,6 +153,14 @@ pub const AGREE_COMMENTS: [&str; 3] = [
     "Agreed, with thanks. Good to see the focus on care homes.",
 ];
 
+/// An ICB's cover note when it submits its plan.
+pub const COVER_NOTES: [&str; 4] = [
+    "Our plan as agreed by the ICB's medicines optimisation group. Targets were set with the finance team.",
+    "We have added phasing for every workstream and named a lead for each, as the region asked.",
+    "Targets follow last year's outturn; the biosimilar switches are phased from the second quarter.",
+    "Resubmitted with outcome measures for each national opportunity.",
+];
+
 /// An outcome measure someone might track.
 #[derive(Debug, Clone, Copy)]
 pub struct MeasureTemplate {

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
+use super::breadcrumbs::Crumb;
 use crate::auth::scope::IcbAccess;
 use crate::clock::Clock;
 use crate::domain::FinancialYear;
@@ -82,6 +83,9 @@ pub struct IcbYear {
     pub years: Vec<FinancialYear>,
     /// Where today's date comes from.
     pub clock: Clock,
+    /// The breadcrumb trail down to the ICB's page, as far as the user's role reaches (set by
+    /// the request's extractor, which knows the user).
+    pub crumbs: Vec<Crumb>,
 }
 
 impl IcbYear {
@@ -114,6 +118,7 @@ impl IcbYear {
             plan,
             years,
             clock,
+            crumbs: Vec::new(),
         })
     }
 
@@ -245,6 +250,8 @@ pub struct PlanHeader {
     pub years: Vec<YearLink>,
     pub status: Option<PlanStatus>,
     pub year_open: bool,
+    /// Home › … › the ICB (see [`super::breadcrumbs`]); pages below the dashboard add the year.
+    pub crumbs: Vec<Crumb>,
 }
 
 impl IcbYear {
@@ -262,6 +269,7 @@ impl IcbYear {
             }),
             status: self.plan.as_ref().map(|p| p.status),
             year_open: self.year.open_for_editing,
+            crumbs: self.crumbs.clone(),
         }
     }
 }

@@ -7,12 +7,13 @@ use askama_web::WebTemplate;
 use chrono::NaiveDate;
 
 use super::context::{IcbYear, PlanHeader};
+use super::month_report::due_link;
 use super::plan_page::MIN_NATIONAL_OPPORTUNITIES;
 use super::request::PlanView;
 use super::workstreams::{self, Workstream};
 use crate::auth::CurrentUser;
 use crate::charts;
-use crate::domain::{CumulativePoint, MonthFigures, Pence, Progress, cumulative, progress};
+use crate::domain::{CumulativePoint, Month, MonthFigures, Pence, Progress, cumulative, progress};
 use crate::error::AppResult;
 use crate::page::Layout;
 
@@ -46,6 +47,8 @@ pub struct DashboardPage {
     pub rows: Vec<WorkstreamRow>,
     pub chart: String,
     pub chart_rows: Vec<ChartRow>,
+    /// The month to report now: its page and its name.
+    pub report: Option<(String, String)>,
 }
 
 impl DashboardPage {
@@ -184,6 +187,10 @@ async fn build(
         rows,
         chart,
         chart_rows,
+        report: ctx
+            .plan
+            .as_ref()
+            .and_then(|_| due_link(ctx, figures.latest_month.map(Month::containing))),
     })
 }
 

@@ -89,11 +89,19 @@ pub struct PlanPage {
     pub errors: FieldErrors,
     pub priority_title: String,
     pub priority_description: String,
-    pub review_decision: String,
-    pub review_comment_value: String,
+    /// The submit form's cover note: the last one sent, or as typed when refused.
+    pub cover_note_value: String,
 }
 
 impl PlanPage {
+    /// Whether any opportunity of the year carries NHS England's efficiency focus.
+    pub fn has_efficiency_focus(&self) -> bool {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.options)
+            .any(|o| o.efficiency_focus)
+    }
+
     /// How many more national opportunities the plan needs before it can be submitted.
     pub fn still_needed(&self) -> usize {
         self.min_required.saturating_sub(self.chosen_count)
@@ -145,6 +153,18 @@ pub async fn build(
     }
     let status = ctx.plan.as_ref().map(|p| p.status);
     let plan_locked = ctx.plan_locked();
+    let cover_note = match &ctx.plan {
+        Some(plan) => {
+            sqlx::query_scalar!(
+                "select cover_note from plan where icb_id = $1 and plan_id = $2",
+                ctx.icb.icb_id(),
+                plan.plan_id
+            )
+            .fetch_one(&mut *conn)
+            .await?
+        }
+        None => String::new(),
+    };
     Ok(PlanPage {
         layout: user.layout(),
         header: ctx.header("/plan"),
@@ -167,8 +187,7 @@ pub async fn build(
         errors: FieldErrors::default(),
         priority_title: String::new(),
         priority_description: String::new(),
-        review_decision: String::new(),
-        review_comment_value: String::new(),
+        cover_note_value: cover_note,
     })
 }
 

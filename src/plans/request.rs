@@ -16,12 +16,13 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
+use super::breadcrumbs;
 use super::context::IcbYear;
 use super::workstreams::{self, Workstream};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, IcbAccess, IcbEditor, IcbReviewer, Tx};
-use crate::domain::{FinancialYear, OdsCode};
+use crate::domain::{FinancialYear, Month, OdsCode};
 use crate::error::{AppError, AppResult};
 
 /// `/icbs/{icb}/{year}`: an ICB and a programme year.
@@ -43,6 +44,14 @@ pub struct WorkstreamPath {
 pub struct MeasurePath {
     pub workstream: WorkstreamPath,
     pub measure_id: i32,
+}
+
+/// `/icbs/{icb}/{year}/months/{month}`: a month of the year (`2024-06`); 404 for a month
+/// outside it.
+#[derive(Debug, Clone)]
+pub struct MonthPath {
+    pub icb_year: IcbYearPath,
+    pub month: Month,
 }
 
 /// The path's parameters as matched by the router.
@@ -119,6 +128,23 @@ impl<S: Send + Sync> FromRequestParts<S> for MeasurePath {
     }
 }
 
+impl<S: Send + Sync> FromRequestParts<S> for MonthPath {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let parsed = async {
+            let params = Params::of(parts).await?;
+            let icb_year = IcbYearPath::from_params(&params)?;
+            let year = icb_year.year;
+            let month = params.get("month", |m| {
+                Month::parse_key(m).filter(|m| year.has_month(*m))
+            })?;
+            Ok::<_, AppError>(Self { icb_year, month })
+        };
+        parsed.await.map_err(IntoResponse::into_response)
+    }
+}
+
 /// The transaction, context and user every plan request has.
 struct Opened {
     tx: Tx,
@@ -137,7 +163,8 @@ async fn open(parts: &mut Parts, state: &AppState, for_write: bool) -> Result<Op
             return Err(AppError::NotFound);
         }
         let mut tx = scope::begin(state, &user.scope()).await?;
-        let ctx = IcbYear::load(&mut tx, icb, path.year, state.clock(), for_write).await?;
+        let mut ctx = IcbYear::load(&mut tx, icb, path.year, state.clock(), for_write).await?;
+        ctx.crumbs = breadcrumbs::to_icb(&mut tx, &user, &ctx.icb, Some(path.year)).await?;
         Ok(Opened { tx, ctx, user })
     }
     .await;

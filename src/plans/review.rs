@@ -1,7 +1,16 @@
-//! The plan's review: the ICB submits it (with at least five national opportunities), the
-//! regional reviewer agrees it or returns it with comments. Both forms carry the plan's
-//! version and run with the plan's row locked; the status change itself is conditional on that
-//! version ([`super::workflow`]), so of several requests made on one page exactly one applies.
+//! The plan's review: the ICB submits it (with at least five national opportunities and a
+//! cover note for the reviewer), the regional reviewer agrees it or returns it with comments
+//! on the review page ([`page`]), which shows what they need to decide. Both forms carry the
+//! plan's version and run with the plan's row locked; the status change itself is conditional
+//! on that version ([`super::workflow`]), so of several requests made on one page exactly one
+//! applies. Every step is kept in the plan's review history ([`history`]) with a snapshot of
+//! the plan's content ([`snapshot`]), so the page can show what changed since it was agreed.
+
+pub mod history;
+mod page;
+pub mod snapshot;
+
+pub use page::show;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,7 +30,12 @@ use crate::icbs::PlanStatus;
 #[serde(default)]
 pub struct SubmitForm {
     version: Version,
+    /// What the ICB wants the reviewer to know (optional).
+    cover_note: String,
 }
+
+/// The longest cover note or review comment, in characters.
+const MAX_NOTE: usize = 5000;
 
 /// The review form.
 #[derive(Debug, Default, Deserialize)]
@@ -45,33 +59,18 @@ pub async fn submit(
     let chosen = workstreams::count_national(&mut tx, &ctx.icb, plan.plan_id).await?;
     // A page opened before someone else's change is answered as stale before anything else.
     let stale = form.version.0 != plan.version;
+    let cover_note = form.cover_note.trim();
     let mut errors = FieldErrors::default();
     if let Some(problem) = submit_problem(&ctx, chosen).filter(|_| !stale) {
         errors.add("submit", problem);
     }
+    check_note(&mut errors, "cover_note", "The cover note", cover_note);
     if stale || !errors.is_empty() {
-        let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
-        return Ok(refused(
-            page_with(
-                &mut page,
-                errors,
-                stale,
-                "Submit the plan as you last saw it",
-            ),
-            page,
-        ));
+        return refuse_submit(&mut tx, &user, &ctx, errors, stale, cover_note).await;
     }
-    if !workflow::submit(&mut tx, &editor, &user.actor(), &ctx, form.version, chosen).await? {
-        let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
-        return Ok(refused(
-            page_with(
-                &mut page,
-                errors,
-                true,
-                "Submit the plan as you last saw it",
-            ),
-            page,
-        ));
+    let (actor, version) = (user.actor(), form.version);
+    if !workflow::submit(&mut tx, &editor, &actor, &ctx, version, chosen, cover_note).await? {
+        return refuse_submit(&mut tx, &user, &ctx, errors, true, cover_note).await;
     }
     tx.commit().await?;
     Ok(Redirect::to(&format!("{}/plan?notice=submitted", ctx.base_path())).into_response())
@@ -108,12 +107,15 @@ pub async fn review(
         None => false,
     };
     if !applied {
-        let mut page = plan_page::build(&mut tx, &user, &ctx, None).await?;
+        let mut page = page::build(&mut tx, &user, &ctx).await?;
         page.review_decision = form.decision.trim().to_owned();
         page.review_comment_value = comment.to_owned();
         let stale = stale || errors.is_empty();
         let yours = format!("Your decision: {}", form.decision.trim());
-        return Ok(refused(page_with(&mut page, errors, stale, &yours), page));
+        let (status, conflict, errors) = refusal(errors, stale, &yours);
+        page.conflict = conflict;
+        page.errors = errors;
+        return Ok((status, page).into_response());
     }
     tx.commit().await?;
     let notice = if decision == Some(Decision::Agree) {
@@ -121,7 +123,37 @@ pub async fn review(
     } else {
         "returned"
     };
-    Ok(Redirect::to(&format!("{}/plan?notice={notice}", ctx.base_path())).into_response())
+    Ok(Redirect::to(&format!("{}/review?notice={notice}", ctx.base_path())).into_response())
+}
+
+/// Refuses a submission: the plan page with the messages (or, `stale`, what changed) and the
+/// cover note as typed.
+async fn refuse_submit(
+    conn: &mut sqlx::PgConnection,
+    user: &crate::auth::CurrentUser,
+    ctx: &IcbYear,
+    errors: FieldErrors,
+    stale: bool,
+    cover_note: &str,
+) -> AppResult<Response> {
+    let mut page = plan_page::build(conn, user, ctx, None).await?;
+    page.cover_note_value = cover_note.to_owned();
+    let status = page_with(
+        &mut page,
+        errors,
+        stale,
+        "Submit the plan as you last saw it",
+    );
+    Ok(refused(status, page))
+}
+
+/// Checks a note people write (a cover note, review comments): at most [`MAX_NOTE`]
+/// characters and no control characters, with messages by `field`.
+fn check_note(errors: &mut FieldErrors, field: &str, what: &str, note: &str) {
+    if note.chars().count() > MAX_NOTE {
+        errors.add(field, format!("{what} must be 5,000 characters or fewer"));
+    }
+    errors.check_multiline_text(field, what, note);
 }
 
 /// What is wrong with a review form (`not_waiting`: the plan is not submitted).
@@ -144,13 +176,7 @@ fn review_problems(form: &ReviewForm, not_waiting: bool) -> FieldErrors {
             "Enter comments that tell the ICB what to change",
         );
     }
-    if comment.chars().count() > 5000 {
-        errors.add(
-            "review_comment",
-            "Comments must be 5,000 characters or fewer",
-        );
-    }
-    errors.check_multiline_text("review_comment", "Comments", comment);
+    check_note(&mut errors, "review_comment", "Comments", comment);
     errors
 }
 
@@ -170,21 +196,31 @@ fn submit_problem(ctx: &IcbYear, chosen: i64) -> Option<String> {
     })
 }
 
-/// Puts the refusal on the page: the messages, or for a stale form what changed. Returns
-/// the status to answer with.
-fn page_with(page: &mut PlanPage, errors: FieldErrors, stale: bool, yours: &str) -> StatusCode {
+/// A refusal: for a stale form what changed (409), otherwise the messages (422).
+fn refusal(
+    errors: FieldErrors,
+    stale: bool,
+    yours: &str,
+) -> (StatusCode, Option<Conflict>, FieldErrors) {
     if stale {
-        page.conflict = Some(Conflict {
+        let conflict = Conflict {
             yours: vec![yours.to_owned()],
             saved: vec![
                 "The plan has changed since you opened the page: check it, then try again".into(),
             ],
-        });
-        StatusCode::CONFLICT
+        };
+        (StatusCode::CONFLICT, Some(conflict), FieldErrors::default())
     } else {
-        page.errors = errors;
-        StatusCode::UNPROCESSABLE_ENTITY
+        (StatusCode::UNPROCESSABLE_ENTITY, None, errors)
     }
+}
+
+/// Puts the refusal on the plan page. Returns the status to answer with.
+fn page_with(page: &mut PlanPage, errors: FieldErrors, stale: bool, yours: &str) -> StatusCode {
+    let (status, conflict, errors) = refusal(errors, stale, yours);
+    page.conflict = conflict;
+    page.errors = errors;
+    status
 }
 
 fn refused(status: StatusCode, page: PlanPage) -> Response {

@@ -8,6 +8,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::context::IcbYear;
+use super::review::history::{self, Step};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::scope::{IcbEditor, IcbReviewer};
 use crate::error::AppResult;
@@ -64,8 +65,8 @@ fn status_event(
         .details(json!({ "before": { "status": from.label() }, "after": { "status": to.label() } }))
 }
 
-/// Submits the plan if it is still at `version` and a draft or returned. Returns whether it
-/// did (no: someone changed it since the form was opened).
+/// Submits the plan with the ICB's `cover_note` if it is still at `version` and a draft or
+/// returned. Returns whether it did (no: someone changed it since the form was opened).
 pub async fn submit(
     conn: &mut PgConnection,
     editor: &IcbEditor,
@@ -73,6 +74,7 @@ pub async fn submit(
     ctx: &IcbYear,
     version: Version,
     national_opportunities: i64,
+    cover_note: &str,
 ) -> AppResult<bool> {
     let Some(plan) = &ctx.plan else {
         return Ok(false);
@@ -80,7 +82,7 @@ pub async fn submit(
     let before = sqlx::query_scalar!(
         r#"
         update plan p set status = 'submitted', submitted_at = now(), version = p.version + 1,
-               updated_at = now()
+               updated_at = now(), cover_note = $4
         from plan old
         where p.plan_id = $1 and p.icb_id = $2 and p.version = $3
           and p.status in ('draft', 'returned') and old.plan_id = p.plan_id
@@ -88,7 +90,8 @@ pub async fn submit(
         "#,
         plan.plan_id,
         editor.icb_id(),
-        version.0
+        version.0,
+        cover_note
     )
     .fetch_optional(&mut *conn)
     .await?;
@@ -97,7 +100,9 @@ pub async fn submit(
     };
     let mut event = status_event("plan.submitted", ctx, before, PlanStatus::Submitted);
     event.details["national_opportunities"] = json!(national_opportunities);
-    audit::record(conn, actor, event).await?;
+    audit::record(&mut *conn, actor, event).await?;
+    let step = Step::Submitted(editor, cover_note);
+    history::record(conn, plan.plan_id, actor, step).await?;
     Ok(true)
 }
 
@@ -143,7 +148,13 @@ pub async fn decide(
             "before": { "status": PlanStatus::Submitted.label(), "comment": before.review_comment },
             "after": { "status": decision.status().label(), "comment": comment },
         }));
-    audit::record(conn, actor, event).await?;
+    audit::record(&mut *conn, actor, event).await?;
+    let note = comment.unwrap_or_default();
+    let step = match decision {
+        Decision::Agree => Step::Agreed(reviewer, note),
+        Decision::Return => Step::Returned(reviewer, note),
+    };
+    history::record(conn, plan.plan_id, actor, step).await?;
     Ok(true)
 }
 
@@ -180,7 +191,8 @@ pub async fn content_changed(
     if reopened {
         let mut event = status_event("plan.reopened", ctx, PlanStatus::Agreed, PlanStatus::Draft);
         event.details["reason"] = json!("the agreed plan's content was changed");
-        audit::record(conn, actor, event).await?;
+        audit::record(&mut *conn, actor, event).await?;
+        history::record(conn, plan.plan_id, actor, Step::Reopened(editor)).await?;
     }
     Ok(reopened)
 }

@@ -6,6 +6,7 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 
 use super::figures::{self, Coverage, OpportunityFigures, RegionFigures};
+use super::summary::{Counts, summary};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, Tx};
@@ -45,6 +46,8 @@ pub struct NationalRollupPage {
     pub opportunities: Vec<OpportunityFigures>,
     pub chart: String,
     pub min_required: usize,
+    /// The sentences above the tables.
+    pub summary: Vec<String>,
 }
 
 /// `/national`: the current programme year (or the latest there is), so a bookmark stays current.
@@ -99,7 +102,19 @@ async fn build(
     // The grouping-sets total comes last.
     let total = regions.pop_if(|r| r.f.region.is_none());
     let chart = chart(&regions, total.as_ref(), &year);
+    let summary = total.as_ref().map_or_else(Vec::new, |t| {
+        let counts = Counts {
+            icbs: t.f.icbs,
+            agreed: t.f.agreed,
+            waiting: t.f.submitted,
+            not_started: t.f.not_started,
+            under_minimum: t.f.under_five,
+            min_required: MIN_NATIONAL_OPPORTUNITIES,
+        };
+        summary(&counts, "their region's review")
+    });
     Ok(NationalRollupPage {
+        summary,
         layout: user.layout(),
         year_label: year.year.to_string(),
         year_slug: year.year.slug(),

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::figures::{self, AwaitingReview, Coverage, IcbFigures, OpportunityFigures, RagCounts};
 use super::short_icb_name;
 use super::sorting::{Column, Heading, Sort, SortQuery, headings, missing_last};
+use super::summary::{Counts, summary};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, RegionAccess};
@@ -22,27 +23,13 @@ use crate::plans::MIN_NATIONAL_OPPORTUNITIES;
 use crate::plans::context::{PlanYear, all_years};
 use crate::plans::workstreams::Rag;
 
-/// The ICB table's sortable columns.
+/// The ICB table's sortable columns: the figures people compare first (to date, % of target,
+/// forecast) next to the ICB's name, so they are in view on a laptop without scrolling.
 const COLUMNS: [Column; 10] = [
     Column {
         key: "icb",
         label: "ICB",
         numeric: false,
-    },
-    Column {
-        key: "status",
-        label: "Plan status",
-        numeric: false,
-    },
-    Column {
-        key: "chosen",
-        label: "National chosen",
-        numeric: true,
-    },
-    Column {
-        key: "target",
-        label: "Annual target",
-        numeric: true,
     },
     Column {
         key: "target_to_date",
@@ -62,6 +49,21 @@ const COLUMNS: [Column; 10] = [
     Column {
         key: "forecast",
         label: "Forecast outturn",
+        numeric: true,
+    },
+    Column {
+        key: "status",
+        label: "Plan status",
+        numeric: false,
+    },
+    Column {
+        key: "chosen",
+        label: "National chosen",
+        numeric: true,
+    },
+    Column {
+        key: "target",
+        label: "Annual target",
         numeric: true,
     },
     Column {
@@ -205,9 +207,6 @@ pub struct RegionRollupPage {
     pub rows: Vec<IcbRow>,
     pub totals: PlanTotals,
     pub totals_rag: RagCounts,
-    pub agreed: usize,
-    pub not_started: usize,
-    pub under_minimum: usize,
     pub min_required: usize,
     pub queue: Vec<QueueRow>,
     pub columns: Vec<MatrixColumn>,
@@ -216,6 +215,8 @@ pub struct RegionRollupPage {
     pub opportunities: Vec<OpportunityFigures>,
     pub chart: String,
     pub national_percent: Option<i64>,
+    /// The sentences above the tables.
+    pub summary: Vec<String>,
 }
 
 pub async fn show(
@@ -256,7 +257,19 @@ pub async fn show(
     let chart = chart(&rows, totals, national_percent, &region, &year);
     let (columns, matrix) = matrix(&rows, &opportunities, &choices);
     sort_rows(&mut rows, sort);
+    let counts = Counts {
+        icbs: rows.len() as i64,
+        agreed: rows
+            .iter()
+            .filter(|r| r.f.status == Some(PlanStatus::Agreed))
+            .count() as i64,
+        waiting: queue.len() as i64,
+        not_started: rows.iter().filter(|r| r.f.status.is_none()).count() as i64,
+        under_minimum: rows.iter().filter(|r| r.under_minimum).count() as i64,
+        min_required: MIN_NATIONAL_OPPORTUNITIES,
+    };
     Ok(RegionRollupPage {
+        summary: summary(&counts, "agreement"),
         layout: user.layout(),
         region_code: region.ods_code().to_owned(),
         region_name: region.name().to_owned(),
@@ -266,18 +279,12 @@ pub async fn show(
             format!("/regions/{}/{}", region.ods_code(), y.slug())
         }),
         headings: headings(&COLUMNS, sort, &path),
-        agreed: rows
-            .iter()
-            .filter(|r| r.f.status == Some(PlanStatus::Agreed))
-            .count(),
-        not_started: rows.iter().filter(|r| r.f.status.is_none()).count(),
-        under_minimum: rows.iter().filter(|r| r.under_minimum).count(),
         min_required: MIN_NATIONAL_OPPORTUNITIES,
         queue: queue
             .into_iter()
             .map(|item| QueueRow {
                 short_name: short_icb_name(&item.name).to_owned(),
-                href: format!("/icbs/{}/{}/plan", item.ods_code, year.year.slug()),
+                href: format!("/icbs/{}/{}/review", item.ods_code, year.year.slug()),
                 days_waiting: item.submitted_at.map(|t| days_since(t, Utc::now())),
                 item,
             })

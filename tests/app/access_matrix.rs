@@ -101,6 +101,7 @@ impl Fixture {
             .replace("{user_id}", &user.to_string())
             .replace("{workstream}", &planted.workstream_id.to_string())
             .replace("{measure}", &planted.measure_id.to_string())
+            .replace("{month}", "2024-06")
     }
 }
 

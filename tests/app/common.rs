@@ -61,6 +61,20 @@ impl TestApp {
         Self::without_reference_data(pool)
     }
 
+    /// The app on `pool` with the reference data loaded, on a day of its own (`today`), for
+    /// figures that depend on the date.
+    pub async fn on(pool: PgPool, today: chrono::NaiveDate) -> Self {
+        reference::load(&pool).await.expect("reference data loads");
+        let clock = medopt::clock::Clock::fixed(today);
+        let state = AppState::with_clock(pool.clone(), Config::for_tests(), clock);
+        let router = medopt::app(state.clone());
+        Self {
+            pool,
+            state,
+            router,
+        }
+    }
+
     /// The app on `pool` as it is.
     pub fn without_reference_data(pool: PgPool) -> Self {
         Self::with_config(pool, Config::for_tests())

@@ -8,7 +8,9 @@ use medopt::auth::Role;
 use sqlx::PgPool;
 
 use crate::common::{Browser, FormState, TestApp, TestResponse, sel, texts};
-use crate::plans::{BASE, PLAN, choose, set_actuals, set_target, start_plan, workstream_paths};
+use crate::plans::{
+    BASE, PLAN, REVIEW, choose, set_actuals, set_target, start_plan, workstream_paths,
+};
 
 /// How many requests each case sends at once.
 const N: usize = 12;
@@ -87,7 +89,7 @@ async fn workflow_steps_apply_once_whatever_the_number_of_requests(pool: PgPool)
     assert_eq!(events(&app, "plan.submitted").await, 1);
 
     // Agree and return at once: one decision, audited once, and the status is that decision's.
-    let review = rv.form(PLAN, &format!("{PLAN}/review")).await;
+    let review = rv.form(REVIEW, &format!("{PLAN}/review")).await;
     let answers = rv
         .submit_all(&copies(&review, |i, f| {
             if i % 2 == 0 {
@@ -114,7 +116,7 @@ async fn workflow_steps_apply_once_whatever_the_number_of_requests(pool: PgPool)
     if returned == 1 {
         let submit = ed.form(PLAN, &format!("{PLAN}/submit")).await;
         assert_eq!(ed.submit(&submit).await.status, 303);
-        let mut review = rv.form(PLAN, &format!("{PLAN}/review")).await;
+        let mut review = rv.form(REVIEW, &format!("{PLAN}/review")).await;
         review.set("decision", "agree");
         assert_eq!(rv.submit(&review).await.status, 303);
     }
@@ -430,4 +432,78 @@ async fn one_preview_applied_many_times_applies_once(pool: PgPool) {
     assert_eq!(ed.submit(&apply).await.status, 409);
     assert_eq!(events(&app, "import.applied").await, 1);
     assert_eq!(june_actual(&app, id).await, Some(41000));
+}
+
+#[sqlx::test]
+async fn the_month_form_applies_once_whatever_the_number_of_requests(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let (mut ed, paths) = plan_of_five(&app).await;
+    let june = format!("{BASE}/months/2024-06");
+    let ids: Vec<i32> = paths
+        .iter()
+        .map(|p| p.rsplit('/').next().unwrap().parse().unwrap())
+        .collect();
+
+    // The same figures sent N times: one save, one audit event per workstream it changes.
+    let form = ed.form(&june, &june).await;
+    let answers = ed
+        .submit_all(&copies(&form, |i, f| {
+            f.set(&format!("ws{}_actual", ids[0]), &format!("{}", 100 + i))
+                .set(&format!("ws{}_actual", ids[1]), "55");
+        }))
+        .await;
+    exactly_one_applied("month figures", &answers);
+    assert_eq!(events(&app, "workstream.actuals_changed").await, 2);
+    assert_eq!(june_actual(&app, ids[1]).await, Some(5500));
+
+    // The month page against a workstream page's actuals form, both opened before either is
+    // saved, sent together: exactly one applies, and the other is told.
+    let month = ed.form(&june, &june).await;
+    let page = ed.form(&paths[0], &format!("{}/actuals", paths[0])).await;
+    let mut by_month = month.clone();
+    by_month.set(&format!("ws{}_actual", ids[0]), "400");
+    let mut by_page = page.clone();
+    by_page.set("actual_2024-06", "500");
+    for forms in [
+        [by_month.clone(), by_page.clone()],
+        [by_page.clone(), by_month.clone()],
+    ] {
+        let month = ed.form(&june, &june).await;
+        let page = ed.form(&paths[0], &format!("{}/actuals", paths[0])).await;
+        let forms: Vec<FormState> = forms
+            .iter()
+            .map(|f| {
+                let mut fresh = if f.action == june {
+                    month.clone()
+                } else {
+                    page.clone()
+                };
+                for (name, value) in &f.fields {
+                    if name.ends_with("_actual") || name.starts_with("actual_") {
+                        fresh.set(name, value);
+                    }
+                }
+                fresh
+            })
+            .collect();
+        let answers = ed.submit_all(&forms).await;
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status.as_u16()).collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 303).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(statuses.contains(&409), "{statuses:?}");
+        let applied = if statuses[0] == 303 {
+            &forms[0]
+        } else {
+            &forms[1]
+        };
+        let expected = if applied.action == june {
+            40_000
+        } else {
+            50_000
+        };
+        assert_eq!(june_actual(&app, ids[0]).await, Some(expected));
+    }
 }

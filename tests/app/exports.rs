@@ -311,11 +311,15 @@ async fn bad_filters_are_shown_by_their_field(pool: PgPool) {
         );
         let expected: Vec<&str> = dataset.columns.iter().map(|c| c.name).collect();
         assert_eq!(names, expected, "{}", dataset.slug);
-        let link = html
-            .select(&sel(&format!("#dataset-{} a.app-download", dataset.slug)))
+        // The download is a submit button of the filter form, sent to the dataset's address.
+        let action = html
+            .select(&sel(&format!(
+                "#dataset-{} button.app-download",
+                dataset.slug
+            )))
             .next()
-            .and_then(|a| a.value().attr("href").map(str::to_owned));
-        assert_eq!(link, Some(format!("/exports/{}.csv", dataset.slug)));
+            .and_then(|b| b.value().attr("formaction").map(str::to_owned));
+        assert_eq!(action, Some(format!("/exports/{}.csv", dataset.slug)));
     }
     assert!(
         html.select(&sel("#dataset-audit-log")).next().is_none(),

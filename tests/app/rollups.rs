@@ -287,12 +287,12 @@ async fn the_review_queue_and_matrix_show_what_each_icb_submitted_and_chose(pool
         queue,
         [(
             "Review the plan of QOP".to_owned(),
-            "/icbs/QOP/2024-25/plan".to_owned()
+            "/icbs/QOP/2024-25/review".to_owned()
         )]
         .map(|(t, h)| (t.replace("QOP", &short_name(&page, "QOP")), h))
     );
-    // The queue's link opens the plan, where the reviewer can agree or return it.
-    assert_eq!(browser.get("/icbs/QOP/2024-25/plan").await.status, 200);
+    // The queue's link opens the plan's review, where the reviewer can agree or return it.
+    assert_eq!(browser.get("/icbs/QOP/2024-25/review").await.status, 200);
 
     // Matrix rows are ICBs; each cell says in words whether it was chosen and its RAG.
     let row = |name: &str| -> Vec<String> {

@@ -1,5 +1,6 @@
-//! Journey 3: an NHS England analyst signs in, opens the national roll-up, drills down to a
-//! region and one of its ICBs, then downloads a CSV export and checks its header and rows.
+//! Journey 3: an NHS England analyst signs in (landing on the national roll-up), drills down
+//! to a region and one of its ICBs and back up its breadcrumbs, then chooses export filters and
+//! downloads a CSV without applying them first, and checks its header and rows.
 
 use medopt::auth::Role;
 use medopt::demo::{self, DemoSpec};
@@ -21,10 +22,14 @@ async fn an_analyst_drills_down_from_england_to_an_icb_and_downloads_the_figures
             let analyst = site.user(Role::NationalAnalyst, None).await;
             let b = site.open_browser("analyst").await;
             b.sign_in_as(&analyst).await;
-
-            b.click_link("National roll-up").await;
-            // The current year: the 36 ICBs of 2026/27.
             assert_eq!(b.heading().await, "National roll-up, 2026/27");
+            // At a laptop's width the figures people compare are in view without scrolling.
+            crate::month_journey::columns_in_view(
+                &b,
+                "#region-figures",
+                &["Target to date", "Actual to date", "% of target to date", "Forecast outturn"],
+            )
+            .await;
             assert_eq!(b.texts("#region-figures tbody th").await.len(), 7);
             assert_eq!(b.text("#national-totals [data-col=icbs]").await, "36");
 
@@ -38,6 +43,12 @@ async fn an_analyst_drills_down_from_england_to_an_icb_and_downloads_the_figures
                     "Lancashire and South Cumbria"
                 ]
             );
+            crate::month_journey::columns_in_view(
+                &b,
+                "#icb-figures",
+                &["Target to date", "Actual to date", "% of target to date", "Forecast outturn"],
+            )
+            .await;
             let actual_in_region = b
                 .text("#icb-figures tr[data-ods-code=QE1] [data-col=actual_to_date]")
                 .await;
@@ -49,14 +60,24 @@ async fn an_analyst_drills_down_from_england_to_an_icb_and_downloads_the_figures
                 actual_in_region,
                 "the roll-up shows the ICB's own figure"
             );
+            assert_eq!(
+                b.texts("#breadcrumbs a").await,
+                ["Home", "England", "North West", "Lancashire and South Cumbria"]
+            );
+            b.click_link("Plan against actual").await;
+            assert_eq!(b.heading().await, "2024/25 plan against actual");
+            b.click_link("North West").await;
+            assert_eq!(b.heading().await, "Regional roll-up, 2024/25");
 
             b.click_link("Home").await;
             b.click_link("Download data as CSV").await;
             assert_eq!(b.heading().await, "Download data as CSV");
             b.select_option("Programme year", "2024/25").await;
             b.select_option("Region", "North West").await;
-            b.press_button("Apply filters").await;
-            let file = b.download("Download monthly savings (CSV)").await;
+            // No "Apply filters": the download takes the filters as chosen.
+            let file = b
+                .download_by_button("Download monthly savings (CSV)")
+                .await;
             assert_eq!(file.file_name, "medopt-monthly-savings-2024-25-Y62.csv");
 
             let text = file.text();

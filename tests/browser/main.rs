@@ -20,6 +20,7 @@ mod keyboard;
 
 mod harness_self_test;
 mod import_journey;
+mod month_journey;
 mod pages;
 mod plan_journey;
 mod review_journey;

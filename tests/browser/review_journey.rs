@@ -1,6 +1,8 @@
-//! Journey 2: a regional reviewer signs in, finds a submitted plan, returns it with a comment;
-//! the ICB editor sees the comment, fixes the plan and submits it again; the reviewer agrees.
-//! Editor and reviewer each have their own browser, open side by side.
+//! Journey 2: a regional reviewer signs in (landing on the region's roll-up), finds a
+//! submitted plan in the queue, reads its review page (cover note, totals, checks, phasing,
+//! history) and returns it with a comment; the ICB editor sees the comment, fixes the plan and
+//! submits it again with a cover note; the reviewer sees both submissions and the comment in
+//! the history, and agrees. Editor and reviewer each have their own browser, side by side.
 
 use medopt::auth::Role;
 use sqlx::PgPool;
@@ -26,9 +28,38 @@ async fn a_reviewer_returns_a_plan_and_agrees_it_once_fixed(pool: PgPool) {
             choose_five_and_submit(&ed).await;
 
             rv.sign_in_as(&reviewer).await;
+            assert_eq!(rv.heading().await, "Regional roll-up, 2024/25");
             find_plan_in_review_queue(&rv, "Lancashire and South Cumbria", "2024/25").await;
-            assert_eq!(rv.heading().await, "2024/25 plan");
+            assert_eq!(rv.heading().await, "Review of the 2024/25 plan");
             assert_eq!(rv.text("#plan-status").await, "Submitted for review");
+            assert_eq!(
+                rv.texts("#breadcrumbs a").await,
+                [
+                    "Home",
+                    "North West",
+                    "Lancashire and South Cumbria",
+                    "2024/25"
+                ]
+            );
+            assert_eq!(
+                rv.text("#cover-note-none").await,
+                "The ICB did not write a cover note."
+            );
+            assert_eq!(rv.text("#plan-totals [data-figure=national] dd").await, "5");
+            assert_eq!(
+                rv.attribute("#check-opportunities", "data-passed")
+                    .await
+                    .as_deref(),
+                Some("true")
+            );
+            assert_eq!(
+                rv.attribute("#check-targets", "data-passed")
+                    .await
+                    .as_deref(),
+                Some("false"),
+                "no targets were set"
+            );
+            assert_eq!(rv.texts("#review-history li").await.len(), 1);
 
             // A decision is needed, and returning a plan needs a comment: each error leads to
             // its field.
@@ -64,15 +95,28 @@ async fn a_reviewer_returns_a_plan_and_agrees_it_once_fixed(pool: PgPool) {
                 ed.texts("#local-workstreams tbody th a").await,
                 ["Antimicrobial prescribing"]
             );
+            ed.fill(
+                "Cover note for the regional team (optional)",
+                "Local priority on antimicrobial prescribing added, as asked.",
+            )
+            .await;
             ed.press_button("Submit plan for review").await;
             assert_eq!(ed.text("#plan-status").await, "Submitted for review");
 
-            // The reviewer finds it again and agrees it.
+            // The reviewer finds it again, sees the story so far and agrees it.
             rv.click_link("Home").await;
             find_plan_in_review_queue(&rv, "Lancashire and South Cumbria", "2024/25").await;
+            assert_eq!(
+                rv.text("#cover-note .app-note__text").await,
+                "Local priority on antimicrobial prescribing added, as asked."
+            );
+            let history = rv.texts("#review-history li").await;
+            assert_eq!(history.len(), 3, "{history:?}");
+            assert!(history[1].contains(COMMENT), "{history:?}");
             rv.choose("Agree the plan").await;
             rv.press_button("Record decision").await;
             assert_eq!(rv.text("#plan-status").await, "Agreed");
+            assert_eq!(rv.texts("#review-history li").await.len(), 4);
 
             ed.click_link("Dashboard").await;
             ed.click_link("Plan").await;
@@ -82,12 +126,16 @@ async fn a_reviewer_returns_a_plan_and_agrees_it_once_fixed(pool: PgPool) {
     .await;
 }
 
-/// From the reviewer's home page to the plan of `icb` (its short name, as the roll-up shows
-/// it) for `year`, through the region's roll-up and its queue of plans waiting for agreement.
+/// From the reviewer's roll-up for `year` (where they land), or else from their home page, to
+/// the review page of `icb` (its short name, as the roll-up shows it), through the region's
+/// queue of plans waiting for agreement.
 pub async fn find_plan_in_review_queue(rv: &Browser, icb: &str, year: &str) {
-    rv.click_link("Your region's ICBs").await;
-    rv.click_link(&format!("{year} roll-up")).await;
-    assert_eq!(rv.heading().await, format!("Regional roll-up, {year}"));
+    let rollup = format!("Regional roll-up, {year}");
+    if rv.heading().await != rollup {
+        rv.click_link("Your region's ICBs").await;
+        rv.click_link(&format!("{year} roll-up")).await;
+    }
+    assert_eq!(rv.heading().await, rollup);
     let waiting = rv.texts("#review-queue tbody th").await;
     assert!(
         waiting.contains(&format!("Review the plan of {icb}")),

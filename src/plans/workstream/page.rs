@@ -99,6 +99,8 @@ pub struct WorkstreamPage {
     pub phasing_total: Pence,
     pub phasing_mismatch: Option<String>,
     pub actuals: Vec<MonthInput>,
+    /// Each month's plan and actual as saved, for readers (who see tables, not forms).
+    pub saved_months: Vec<SavedMonth>,
     pub figures: Progress,
     pub updates: Vec<UpdateView>,
     pub rags: [Rag; 3],
@@ -107,6 +109,16 @@ pub struct WorkstreamPage {
     pub measures: Vec<MeasureView>,
     pub new_measure: NewMeasureValues,
     pub history: Vec<HistoryEntry>,
+}
+
+/// A month's plan and actual as saved.
+pub struct SavedMonth {
+    /// `April 2024`
+    pub label: String,
+    /// `2024-04`, for the month's page.
+    pub key: String,
+    pub planned: Pence,
+    pub actual: Option<Pence>,
 }
 
 /// `/icbs/{ods}/{year}/workstreams/{id}`
@@ -161,6 +173,15 @@ pub async fn build(
             )
         })
         .collect();
+    let saved_months = year_months
+        .iter()
+        .map(|m| SavedMonth {
+            label: m.label(),
+            key: m.key(),
+            planned: saved(*m).map_or(Pence(0), |f| f.planned),
+            actual: saved(*m).and_then(|f| f.actual),
+        })
+        .collect();
     let phasing_total: Pence = months
         .iter()
         .filter(|f| ctx.year.year.contains_month(f.month))
@@ -212,6 +233,7 @@ pub async fn build(
         phasing_total,
         phasing_mismatch: phasing_mismatch(phasing_total, target),
         actuals,
+        saved_months,
         figures,
         updates,
         rags: Rag::ALL,
