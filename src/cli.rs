@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::db::{self, Database};
 use crate::demo::{self, DemoReport, DemoSpec};
 use crate::users::{self, NewUser, OrgRef};
-use crate::{AppState, reference, telemetry};
+use crate::{AppState, notifications, reference, telemetry};
 use tower_sessions::session_store::ExpiredDeletion;
 
 /// Medicines optimisation planning for NHS integrated care boards.
@@ -275,7 +275,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("could not listen on {}", config.bind))?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "medopt is listening on http://{address}");
-        let app = crate::app(AppState::new(db.pool.clone(), config));
+        let state = AppState::new(db.pool.clone(), config);
+        // E-mail goes out from the background, never from a request (see crate::notifications).
+        tokio::spawn(notifications::Worker::new(state.clone())?.run());
+        let app = crate::app(state);
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

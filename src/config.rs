@@ -68,6 +68,22 @@ pub struct Config {
     /// Largest connection pool the server keeps to PostgreSQL.
     #[arg(long, env = "MEDOPT_DB_POOL_SIZE", default_value_t = 10, global = true)]
     pub db_pool_size: u32,
+
+    /// The SMTP server e-mail notifications are sent through: `smtp://host:port` (plain),
+    /// `smtp://host:587?tls=required` (STARTTLS), `smtps://user:password@host:465` (implicit
+    /// TLS). Unset: no e-mail is sent (messages wait in the outbox).
+    #[arg(long, env = "MEDOPT_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of e-mail notifications, e.g. `Medicines optimisation <medopt@example.nhs.uk>`.
+    /// Required when `MEDOPT_SMTP_URL` is set.
+    #[arg(long, env = "MEDOPT_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+
+    /// The address people reach medopt at, for links in e-mails (e.g.
+    /// `https://medopt.example.nhs.uk`). Unset: `http://` and `MEDOPT_BIND`.
+    #[arg(long, env = "MEDOPT_BASE_URL", global = true)]
+    pub base_url: Option<String>,
 }
 
 /// How log lines are written.
@@ -92,6 +108,40 @@ impl Config {
             // Tests sign in many times from one address; the limit has its own test.
             login_attempts_per_minute: 10_000,
             admin_email: "admin@localhost".into(),
+            smtp_url: None,
+            mail_from: None,
+            base_url: None,
         }
+    }
+
+    /// Where links in e-mails point: `MEDOPT_BASE_URL` without a trailing `/`, or
+    /// `http://` and the address served on (a wildcard address becomes `127.0.0.1`).
+    pub fn public_base_url(&self) -> String {
+        match self.base_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => url.trim_end_matches('/').to_owned(),
+            _ => {
+                let mut bind = self.bind;
+                if bind.ip().is_unspecified() {
+                    bind.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                format!("http://{bind}")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn links_in_emails_use_the_base_url_or_the_bound_address() {
+        let mut config = Config::for_tests();
+        config.bind = "127.0.0.1:3000".parse().expect("an address");
+        assert_eq!(config.public_base_url(), "http://127.0.0.1:3000");
+        config.bind = "0.0.0.0:8080".parse().expect("an address");
+        assert_eq!(config.public_base_url(), "http://127.0.0.1:8080");
+        config.base_url = Some("https://medopt.example.nhs.uk/".into());
+        assert_eq!(config.public_base_url(), "https://medopt.example.nhs.uk");
     }
 }

@@ -23,7 +23,7 @@
 mod changes;
 mod choices;
 pub mod context;
-mod dashboard;
+pub mod dashboard;
 mod import;
 pub mod measures;
 mod plan_page;

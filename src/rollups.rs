@@ -11,10 +11,10 @@
 
 mod figures;
 mod national;
-mod region;
-mod sorting;
+pub mod region;
+pub mod sorting;
 
-pub use figures::Coverage;
+pub use figures::{Coverage, OpportunityFigures};
 
 use crate::routes::{Access, Routes};
 

@@ -2,7 +2,8 @@
 //! an agreed plan whose content changed. Each is one conditional statement (`where version =
 //! … and status = …`) run while the plan's row is locked, and each writes its audit event in
 //! the same transaction, so a status never changes unaudited and two requests can never both
-//! apply.
+//! apply. Submitting and deciding also write their e-mails to the outbox in that transaction
+//! ([`crate::notifications::events`]).
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -13,6 +14,7 @@ use crate::auth::scope::{IcbEditor, IcbReviewer};
 use crate::error::AppResult;
 use crate::forms::Version;
 use crate::icbs::PlanStatus;
+use crate::notifications;
 
 /// A reviewer's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +100,7 @@ pub async fn submit(
     let mut event = status_event("plan.submitted", ctx, before, PlanStatus::Submitted);
     event.details["national_opportunities"] = json!(national_opportunities);
     audit::record(conn, actor, event).await?;
+    notifications::events::plan_submitted(conn, ctx).await?;
     Ok(true)
 }
 
@@ -144,6 +147,7 @@ pub async fn decide(
             "after": { "status": decision.status().label(), "comment": comment },
         }));
     audit::record(conn, actor, event).await?;
+    notifications::events::plan_decided(conn, ctx, decision == Decision::Agree, comment).await?;
     Ok(true)
 }
 

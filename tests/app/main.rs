@@ -9,6 +9,7 @@
 
 mod common;
 mod seed;
+mod smtp;
 
 mod access_matrix;
 mod accessibility;
@@ -25,8 +26,10 @@ mod health;
 mod home;
 mod http_hygiene;
 mod imports;
+mod notifications;
 mod organisations;
 mod plans;
 mod reference_data;
+mod reports;
 mod rls;
 mod rollups;

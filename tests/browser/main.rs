@@ -20,8 +20,10 @@ mod keyboard;
 
 mod harness_self_test;
 mod import_journey;
+mod notification_pages;
 mod pages;
 mod plan_journey;
+mod report_journey;
 mod review_journey;
 mod workstream_journey;
 
