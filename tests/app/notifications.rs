@@ -215,7 +215,7 @@ async fn a_change_succeeds_while_the_mail_server_is_down_and_its_message_goes_la
     assert!(row.select(&sel("[data-col=error]")).next().is_some());
     assert_eq!(
         texts(&html, "#outbox [data-col=to]"),
-        [reviewer.email.clone()]
+        [reviewer.email.as_str()]
     );
 
     smtp.restart().await;
@@ -495,11 +495,11 @@ async fn each_person_chooses_their_emails_and_a_stale_form_changes_nothing(pool:
     let html = refused.html();
     assert!(
         texts(&html, "#conflict-yours li")
-            .contains(&format!("A month's figures are due within 7 days: off"))
+            .contains(&"A month's figures are due within 7 days: off".to_owned())
     );
     assert!(
         texts(&html, "#conflict-saved li")
-            .contains(&format!("Your ICB's plan is returned with comments: off"))
+            .contains(&"Your ICB's plan is returned with comments: off".to_owned())
     );
     // A form with something not offered is refused by the field.
     let mut odd = FormState::of(&ed.get(PAGE).await.html(), PAGE);
@@ -542,7 +542,7 @@ async fn each_person_chooses_their_emails_and_a_stale_form_changes_nothing(pool:
     )
     .await;
     let mut rv = app.login_as(&reviewer).await;
-    let review_page = rv.get(&format!("{PLAN}")).await;
+    let review_page = rv.get(PLAN).await;
     assert_eq!(review_page.status, 200);
     decide(&mut rv, "return", "Please add measures.").await;
     run(&app).await;
