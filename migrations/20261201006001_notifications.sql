@@ -48,11 +48,12 @@ create table notification_setting (
     updated_at  timestamptz not null default now()
 );
 
--- Requests (as medopt_app) read and write only messages about what they can read: an ICB in
--- their scope, or (a digest) a region whose ICBs are; national roles read them all (the outbox
--- page is for administrators). Reading matters for writing too: `insert … on conflict` checks
--- the new row against the read policy. Row-level security is enabled but not forced: the
--- worker, connected as the owner, claims and updates rows.
+-- Like every table holding an ICB's data, the outbox has forced row-level security: a
+-- transaction reads and writes only messages about what it can read (an ICB in its scope, or
+-- for a digest a region all of whose ICBs are); national scope covers them all (the outbox page is for
+-- administrators). Reading matters for writing too: `insert … on conflict` checks the new row
+-- against the read policy. Requests (medopt_app) may not update rows at all; the worker,
+-- connected as the owner, claims and updates them in a transaction with national read scope.
 grant select, insert on outbox to medopt_app;
 grant select, insert, update on notification_setting to medopt_app;
 grant usage on all sequences in schema public to medopt_app;
@@ -61,13 +62,18 @@ create function medopt_outbox_in_scope(icb integer, region smallint) returns boo
 language sql stable parallel safe as $$
     select coalesce(current_setting('medopt.read_icbs', true), '') = '*'
         or (icb is not null and medopt_icb_in_setting(icb, 'medopt.read_icbs'))
-        or (icb is null and exists (
+        or (icb is null and region is not null and not exists (
                 select 1 from icb i
-                where i.region_id = region and medopt_icb_in_setting(i.icb_id, 'medopt.read_icbs')))
+                where i.region_id = region
+                  and not medopt_icb_in_setting(i.icb_id, 'medopt.read_icbs')))
 $$;
 
 alter table outbox enable row level security;
+alter table outbox force row level security;
 create policy outbox_insert on outbox for insert
     with check (medopt_outbox_in_scope(icb_id, region_id));
 create policy outbox_read on outbox for select
     using (medopt_outbox_in_scope(icb_id, region_id));
+create policy outbox_update on outbox for update
+    using (medopt_outbox_in_scope(icb_id, region_id))
+    with check (medopt_outbox_in_scope(icb_id, region_id));

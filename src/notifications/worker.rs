@@ -121,6 +121,11 @@ impl Worker {
         let mut pass = Pass::default();
         loop {
             let mut tx = self.state.db().begin().await?;
+            // Every ICB's messages: the outbox's row-level security is forced, as for all
+            // tenant data, so the worker reads with national scope like the demo loader.
+            sqlx::query!(r#"select set_config('medopt.read_icbs', '*', true) as "set!""#)
+                .fetch_one(&mut *tx)
+                .await?;
             // Rows another instance holds are skipped, not waited for. A row tried in this
             // pass is not due again before `now`, so the loop ends.
             let batch = sqlx::query!(

@@ -688,3 +688,109 @@ async fn unusable_mail_settings_are_refused_at_start(pool: PgPool) {
         .expect("an unknown scheme is refused");
     assert!(error.to_string().contains("MEDOPT_SMTP_URL"), "{error}");
 }
+
+#[sqlx::test]
+async fn the_outbox_is_scoped_like_the_data_it_is_about(pool: PgPool) {
+    use medopt::auth::scope::{self, Scope};
+    let app = TestApp::new(pool).await;
+    let reviewer = app.user(Role::RegionReviewer, Some("Y62")).await;
+    let ids = |code: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_as::<_, (i32, i16)>("select icb_id, region_id from icb where ods_code = $1")
+                .bind(code)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let (qe1, north_west) = ids("QE1").await;
+    let (qwe, london) = ids("QWE").await;
+    // A message about QE1, and a digest for London.
+    sqlx::query(
+        "insert into outbox (kind, recipient_user_id, icb_id, region_id, subject, payload)
+         values ('plan_submitted', $1, $2, $3, 'About QE1', '{}'),
+                ('review_digest', $1, null, $4, 'London digest', '{}')",
+    )
+    .bind(reviewer.user_id)
+    .bind(qe1)
+    .bind(north_west)
+    .bind(london)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let visible = |scope: Scope| {
+        let state = app.state.clone();
+        async move {
+            let mut tx = scope::begin(&state, &scope).await.unwrap();
+            sqlx::query_scalar::<_, String>("select subject from outbox order by subject")
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap()
+        }
+    };
+    // An ICB's scope does not cover its region's digest (which lists other ICBs).
+    assert!(
+        visible(Scope::Icb {
+            icb_id: qwe,
+            can_edit: true
+        })
+        .await
+        .is_empty()
+    );
+    assert_eq!(
+        visible(Scope::Region { region_id: london }).await,
+        ["London digest"]
+    );
+    assert_eq!(
+        visible(Scope::Region {
+            region_id: north_west
+        })
+        .await,
+        ["About QE1"]
+    );
+    assert_eq!(
+        visible(Scope::National).await,
+        ["About QE1", "London digest"]
+    );
+    // A request cannot write a message about an ICB outside its scope, nor change any.
+    let mut tx = scope::begin(
+        &app.state,
+        &Scope::Icb {
+            icb_id: qwe,
+            can_edit: true,
+        },
+    )
+    .await
+    .unwrap();
+    let refused = sqlx::query(
+        "insert into outbox (kind, recipient_user_id, icb_id, region_id, subject, payload)
+         values ('plan_agreed', $1, $2, $3, 'Forged', '{}')",
+    )
+    .bind(reviewer.user_id)
+    .bind(qe1)
+    .bind(north_west)
+    .execute(&mut *tx)
+    .await
+    .expect_err("outside the scope");
+    assert_eq!(
+        refused
+            .as_database_error()
+            .and_then(|e| e.code())
+            .as_deref(),
+        Some("42501")
+    );
+    drop(tx);
+    let mut tx = scope::begin(&app.state, &Scope::National).await.unwrap();
+    let refused = sqlx::query("update outbox set sent_at = now()")
+        .execute(&mut *tx)
+        .await
+        .expect_err("requests do not update the outbox");
+    assert_eq!(
+        refused
+            .as_database_error()
+            .and_then(|e| e.code())
+            .as_deref(),
+        Some("42501")
+    );
+}
