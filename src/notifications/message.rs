@@ -288,6 +288,7 @@ impl Message {
                     .iter()
                     .map(|w| {
                         let waiting = match (w.submitted_on, w.days_waiting) {
+                            (Some(on), Some(0)) => format!("submitted {}, today", long_date(on)),
                             (Some(on), Some(1)) => {
                                 format!("submitted {}, 1 day ago", long_date(on))
                             }
