@@ -154,6 +154,40 @@ pub async fn save(
     Form(form): Form<NotificationsForm>,
 ) -> AppResult<Response> {
     let offered = Kind::for_role(user.role);
+    let (ticked, errors) = read_ticked(&form, offered);
+    let mut tx = scope::begin(&state, &user.scope()).await?;
+    let saved = load(&mut tx, user.user_id, true).await?;
+    // A page opened before another save is answered as stale before anything else.
+    if form.version.map(|v| v.0) != Some(saved.version) {
+        return Ok(stale(&state, &user, &saved, &ticked));
+    }
+    if !errors.is_empty() {
+        let mut page = page(&state, &user, &saved);
+        page.errors = errors;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let turned_off = turned_off_after(&saved, offered, &ticked);
+    if store(&mut tx, user.user_id, &turned_off, saved.version)
+        .await?
+        .is_none()
+    {
+        // Saved by another request between the read and the write (the first save of all).
+        let saved = load(&mut tx, user.user_id, false).await?;
+        return Ok(stale(&state, &user, &saved, &ticked));
+    }
+    let event = AuditEvent::new("notifications.changed")
+        .object("user", user.user_id)
+        .details(json!({
+            "before": { "turned_off": saved.turned_off },
+            "after": { "turned_off": turned_off },
+        }));
+    audit::record(&mut tx, &user.actor(), event).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/account/notifications?notice=saved").into_response())
+}
+
+/// The kinds ticked, and an error if the form names a kind the role is not offered.
+fn read_ticked(form: &NotificationsForm, offered: &[Kind]) -> (Vec<Kind>, FieldErrors) {
     let mut errors = FieldErrors::default();
     let mut ticked = Vec::new();
     for key in &form.kind {
@@ -165,31 +199,13 @@ pub async fn save(
     if let Some(first) = offered.first() {
         errors.link_to("kind", format!("kind-{}", first.key()));
     }
-    let mut tx = scope::begin(&state, &user.scope()).await?;
-    let saved = load(&mut tx, user.user_id, true).await?;
-    let label =
-        |on: bool, kind: &Kind| format!("{}: {}", kind.label(), if on { "on" } else { "off" });
-    let yours = || {
-        offered
-            .iter()
-            .map(|k| label(ticked.contains(k), k))
-            .collect()
-    };
-    if form.version.map(|v| v.0) != Some(saved.version) {
-        let mut page = page(&state, &user, &saved);
-        page.conflict = Some(Conflict {
-            yours: yours(),
-            saved: offered.iter().map(|k| label(saved.is_on(*k), k)).collect(),
-        });
-        return Ok((StatusCode::CONFLICT, page).into_response());
-    }
-    if !errors.is_empty() {
-        let mut page = page(&state, &user, &saved);
-        page.errors = errors;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
-    // Kinds the role is not offered keep their saved setting.
-    let turned_off: Vec<String> = Kind::ALL
+    (ticked, errors)
+}
+
+/// The kinds turned off once `ticked` is saved: the offered kinds not ticked, and whatever
+/// was saved for kinds the role is not offered.
+fn turned_off_after(saved: &Saved, offered: &[Kind], ticked: &[Kind]) -> Vec<String> {
+    Kind::ALL
         .iter()
         .filter(|k| {
             if offered.contains(k) {
@@ -199,8 +215,18 @@ pub async fn save(
             }
         })
         .map(|k| k.key().to_owned())
-        .collect();
-    let applied = sqlx::query_scalar!(
+        .collect()
+}
+
+/// Saves the settings if they are still at `version` (0: never saved); the new version, or
+/// `None` if someone saved first.
+async fn store(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    turned_off: &[String],
+    version: i32,
+) -> sqlx::Result<Option<i32>> {
+    sqlx::query_scalar!(
         r#"
         insert into notification_setting (user_id, turned_off) values ($1, $2)
         on conflict (user_id) do update
@@ -209,29 +235,26 @@ pub async fn save(
             where notification_setting.version = $3
         returning version
         "#,
-        user.user_id,
-        &turned_off,
-        saved.version
+        user_id,
+        turned_off,
+        version
     )
-    .fetch_optional(&mut *tx)
-    .await?;
-    if applied.is_none() {
-        // Saved by another request between the read and the write (the first save of all).
-        let saved = load(&mut tx, user.user_id, false).await?;
-        let mut page = page(&state, &user, &saved);
-        page.conflict = Some(Conflict {
-            yours: yours(),
-            saved: offered.iter().map(|k| label(saved.is_on(*k), k)).collect(),
-        });
-        return Ok((StatusCode::CONFLICT, page).into_response());
-    }
-    let event = AuditEvent::new("notifications.changed")
-        .object("user", user.user_id)
-        .details(json!({
-            "before": { "turned_off": saved.turned_off },
-            "after": { "turned_off": turned_off },
-        }));
-    audit::record(&mut tx, &user.actor(), event).await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/account/notifications?notice=saved").into_response())
+    .fetch_optional(conn)
+    .await
+}
+
+/// 409: the page as saved now, with what was sent beside what is saved.
+fn stale(state: &AppState, user: &CurrentUser, saved: &Saved, ticked: &[Kind]) -> Response {
+    let offered = Kind::for_role(user.role);
+    let label =
+        |on: bool, kind: &Kind| format!("{}: {}", kind.label(), if on { "on" } else { "off" });
+    let mut page = page(state, user, saved);
+    page.conflict = Some(Conflict {
+        yours: offered
+            .iter()
+            .map(|k| label(ticked.contains(k), k))
+            .collect(),
+        saved: offered.iter().map(|k| label(saved.is_on(*k), k)).collect(),
+    });
+    (StatusCode::CONFLICT, page).into_response()
 }

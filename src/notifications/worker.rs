@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 
 use super::mailer::{Mailer, SendError};
 use super::message::Message;
@@ -121,101 +122,137 @@ impl Worker {
         let mut pass = Pass::default();
         loop {
             let mut tx = self.state.db().begin().await?;
-            // Every ICB's messages: the outbox's row-level security is forced, as for all
-            // tenant data, so the worker reads with national scope like the demo loader.
-            sqlx::query!(r#"select set_config('medopt.read_icbs', '*', true) as "set!""#)
-                .fetch_one(&mut *tx)
-                .await?;
-            // Rows another instance holds are skipped, not waited for. A row tried in this
-            // pass is not due again before `now`, so the loop ends.
-            let batch = sqlx::query!(
-                r#"
-                select o.outbox_id, o.kind, o.payload, o.attempts, u.email, u.name, u.active
-                from outbox o
-                join app_user u on u.user_id = o.recipient_user_id
-                where o.sent_at is null and o.failed_at is null and o.next_attempt_at <= $1
-                order by o.next_attempt_at, o.outbox_id
-                limit $2
-                for update of o skip locked
-                "#,
-                now,
-                BATCH
-            )
-            .fetch_all(&mut *tx)
-            .await?;
+            let batch = claim(&mut tx, now).await?;
             if batch.is_empty() {
                 break;
             }
             for row in batch {
-                let outcome = if row.active {
-                    match serde_json::from_value::<Message>(row.payload) {
-                        Ok(message) => match message.render(&base_url) {
-                            Ok(rendered) => mailer.send(&row.email, &row.name, &rendered).await,
-                            Err(e) => Err(SendError::Permanent(format!(
-                                "the message could not be written: {e}"
-                            ))),
-                        },
-                        Err(e) => Err(SendError::Permanent(format!(
-                            "the message could not be read: {e}"
-                        ))),
-                    }
-                } else {
-                    Err(SendError::Permanent(
-                        "not sent: the recipient's account is deactivated".into(),
-                    ))
-                };
-                let attempts = row.attempts + 1;
-                match outcome {
-                    Ok(()) => {
-                        sqlx::query!(
-                            "update outbox set sent_at = now(), attempts = $2, last_error = null where outbox_id = $1",
-                            row.outbox_id,
-                            attempts
-                        )
-                        .execute(&mut *tx)
-                        .await?;
-                        tracing::info!(outbox_id = row.outbox_id, kind = row.kind, "e-mail sent");
-                        pass.sent += 1;
-                    }
-                    Err(error) => {
-                        let give_up =
-                            matches!(error, SendError::Permanent(_)) || attempts >= MAX_ATTEMPTS;
-                        sqlx::query!(
-                            r#"
-                            update outbox set attempts = $2, last_error = $3,
-                                   next_attempt_at = $4,
-                                   failed_at = case when $5 then now() end
-                            where outbox_id = $1
-                            "#,
-                            row.outbox_id,
-                            attempts,
-                            error.text(),
-                            now + retry_delay(attempts),
-                            give_up
-                        )
-                        .execute(&mut *tx)
-                        .await?;
-                        // The error text may quote an address: it stays in the database.
-                        tracing::warn!(
-                            outbox_id = row.outbox_id,
-                            kind = row.kind,
-                            attempts,
-                            gave_up = give_up,
-                            permanent = matches!(error, SendError::Permanent(_)),
-                            "an e-mail was not sent"
-                        );
-                        if give_up {
-                            pass.failed += 1;
-                        } else {
-                            pass.retrying += 1;
-                        }
-                    }
+                let outcome = deliver(mailer, &base_url, &row).await;
+                match record(&mut tx, &row, outcome, now).await? {
+                    Recorded::Sent => pass.sent += 1,
+                    Recorded::Retrying => pass.retrying += 1,
+                    Recorded::Failed => pass.failed += 1,
                 }
             }
             tx.commit().await?;
         }
         Ok(pass)
     }
+}
+
+/// A message claimed for sending, with its recipient.
+struct Claimed {
+    outbox_id: i64,
+    kind: String,
+    payload: serde_json::Value,
+    attempts: i32,
+    email: String,
+    name: String,
+    active: bool,
+}
+
+/// What became of a message.
+enum Recorded {
+    Sent,
+    Retrying,
+    Failed,
+}
+
+/// Locks the next batch of messages due at `now`. Rows another instance holds are skipped,
+/// not waited for; a row tried in this pass is not due again before `now`, so the caller's
+/// loop ends.
+async fn claim(tx: &mut PgConnection, now: DateTime<Utc>) -> sqlx::Result<Vec<Claimed>> {
+    // Every ICB's messages: the outbox's row-level security is forced, as for all tenant
+    // data, so the worker reads with national scope (as the demo loader does).
+    sqlx::query!(r#"select set_config('medopt.read_icbs', '*', true) as "set!""#)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query_as!(
+        Claimed,
+        r#"
+        select o.outbox_id, o.kind, o.payload, o.attempts, u.email, u.name, u.active
+        from outbox o
+        join app_user u on u.user_id = o.recipient_user_id
+        where o.sent_at is null and o.failed_at is null and o.next_attempt_at <= $1
+        order by o.next_attempt_at, o.outbox_id
+        limit $2
+        for update of o skip locked
+        "#,
+        now,
+        BATCH
+    )
+    .fetch_all(tx)
+    .await
+}
+
+/// Writes the message and hands it to the mail server.
+async fn deliver(mailer: &Mailer, base_url: &str, row: &Claimed) -> Result<(), SendError> {
+    if !row.active {
+        return Err(SendError::Permanent(
+            "not sent: the recipient's account is deactivated".into(),
+        ));
+    }
+    let message = serde_json::from_value::<Message>(row.payload.clone())
+        .map_err(|e| SendError::Permanent(format!("the message could not be read: {e}")))?;
+    let rendered = message
+        .render(base_url)
+        .map_err(|e| SendError::Permanent(format!("the message could not be written: {e}")))?;
+    mailer.send(&row.email, &row.name, &rendered).await
+}
+
+/// Records the attempt: sent; or to try again after [`retry_delay`]; or given up on (a
+/// permanent refusal, or the last attempt).
+async fn record(
+    tx: &mut PgConnection,
+    row: &Claimed,
+    outcome: Result<(), SendError>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Recorded> {
+    let attempts = row.attempts + 1;
+    let error = match outcome {
+        Ok(()) => {
+            sqlx::query!(
+                "update outbox set sent_at = now(), attempts = $2, last_error = null where outbox_id = $1",
+                row.outbox_id,
+                attempts
+            )
+            .execute(tx)
+            .await?;
+            tracing::info!(outbox_id = row.outbox_id, kind = row.kind, "e-mail sent");
+            return Ok(Recorded::Sent);
+        }
+        Err(error) => error,
+    };
+    let permanent = matches!(error, SendError::Permanent(_));
+    let give_up = permanent || attempts >= MAX_ATTEMPTS;
+    sqlx::query!(
+        r#"
+        update outbox set attempts = $2, last_error = $3, next_attempt_at = $4,
+               failed_at = case when $5 then now() end
+        where outbox_id = $1
+        "#,
+        row.outbox_id,
+        attempts,
+        error.text(),
+        now + retry_delay(attempts),
+        give_up
+    )
+    .execute(tx)
+    .await?;
+    // The error text may quote an address: it stays in the database, out of the logs.
+    tracing::warn!(
+        outbox_id = row.outbox_id,
+        kind = row.kind,
+        attempts,
+        gave_up = give_up,
+        permanent,
+        "an e-mail was not sent"
+    );
+    Ok(if give_up {
+        Recorded::Failed
+    } else {
+        Recorded::Retrying
+    })
 }
 
 #[cfg(test)]
