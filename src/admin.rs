@@ -1,10 +1,11 @@
 //! Administration: users and roles, the catalogue per year, organisations and their changes,
-//! and the audit log.
+//! the audit log and the e-mail outbox.
 //! Every handler takes an [`crate::auth::scope::AdminUser`], so only administrators get in.
 
 mod audit_log;
 mod catalogue;
 mod organisations;
+mod outbox;
 mod users;
 
 use crate::routes::Routes;
@@ -18,4 +19,5 @@ pub fn routes() -> Routes {
         .merge(catalogue::routes())
         .merge(audit_log::routes())
         .merge(organisations::routes())
+        .merge(outbox::routes())
 }

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::db::{self, Database};
 use crate::demo::{self, DemoReport, DemoSpec};
 use crate::users::{self, NewUser, OrgRef};
-use crate::{AppState, reference, telemetry};
+use crate::{AppState, notifications, reference, telemetry};
 use tower_sessions::session_store::ExpiredDeletion;
 
 /// Medicines optimisation planning for NHS integrated care boards.
@@ -311,7 +311,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let sessions = PgSessionStore::new(db.pool.clone());
         tokio::spawn(sweep_expired_sessions(sessions));
         tracing::info!(%address, "medopt is listening on {url}");
-        let app = crate::app(AppState::new(db.pool.clone(), config));
+        let state = AppState::new(db.pool.clone(), config);
+        // E-mail goes out from the background, never from a request (see crate::notifications).
+        tokio::spawn(notifications::Worker::new(state.clone())?.run());
+        let app = crate::app(state);
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

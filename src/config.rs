@@ -90,6 +90,22 @@ pub struct Config {
     /// Largest connection pool the server keeps to PostgreSQL.
     #[arg(long, env = "MEDOPT_DB_POOL_SIZE", default_value_t = 10, global = true)]
     pub db_pool_size: u32,
+
+    /// The SMTP server e-mail notifications are sent through: `smtp://host:port` (plain),
+    /// `smtp://host:587?tls=required` (STARTTLS), `smtps://user:password@host:465` (implicit
+    /// TLS). Unset: no e-mail is sent (messages wait in the outbox).
+    #[arg(long, env = "MEDOPT_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of e-mail notifications, e.g. `Medicines optimisation <medopt@example.nhs.uk>`.
+    /// Required when `MEDOPT_SMTP_URL` is set.
+    #[arg(long, env = "MEDOPT_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+
+    /// The address people reach medopt at, for links in e-mails (e.g.
+    /// `https://medopt.example.nhs.uk`). Unset: `http://` and `MEDOPT_BIND`.
+    #[arg(long, env = "MEDOPT_BASE_URL", global = true)]
+    pub base_url: Option<String>,
 }
 
 /// The reverse proxies whose `X-Forwarded-For` is believed (see [`crate::auth::client_ip`]).
@@ -153,6 +169,18 @@ impl Config {
             trusted_proxies: TrustedProxies::default(),
             require_two_step: false,
             admin_email: "admin@localhost".into(),
+            smtp_url: None,
+            mail_from: None,
+            base_url: None,
+        }
+    }
+
+    /// Where links in e-mails point: `MEDOPT_BASE_URL` without a trailing `/`, or
+    /// `http://` and the address served on (a wildcard address becomes `127.0.0.1`).
+    pub fn public_base_url(&self) -> String {
+        match self.base_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => url.trim_end_matches('/').to_owned(),
+            _ => local_url(self.bind),
         }
     }
 }
@@ -200,5 +228,16 @@ mod tests {
         assert!(TrustedProxies::parse("").unwrap().is_empty());
         assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
         assert!(TrustedProxies::parse("proxy.example").is_err());
+    }
+
+    #[test]
+    fn links_in_emails_use_the_base_url_or_the_bound_address() {
+        let mut config = Config::for_tests();
+        config.bind = "127.0.0.1:3000".parse().expect("an address");
+        assert_eq!(config.public_base_url(), "http://127.0.0.1:3000");
+        config.bind = "0.0.0.0:8080".parse().expect("an address");
+        assert_eq!(config.public_base_url(), "http://127.0.0.1:8080");
+        config.base_url = Some("https://medopt.example.nhs.uk/".into());
+        assert_eq!(config.public_base_url(), "https://medopt.example.nhs.uk");
     }
 }

@@ -47,13 +47,25 @@ async fn show_home(State(state): State<AppState>, user: MaybeUser) -> AppResult<
     let work = match &user.0 {
         None => Vec::new(),
         Some(u) => match (u.role, u.org_code.clone()) {
-            (Role::IcbEditor | Role::IcbViewer, Some(code)) => vec![
+            (Role::IcbEditor, Some(code)) => vec![
+                link(format!("/icbs/{code}"), "Your ICB's plans"),
+                link("/exports".into(), "Download your ICB's data as CSV"),
+                link(
+                    "/account/notifications".into(),
+                    "Choose which e-mails you get",
+                ),
+            ],
+            (Role::IcbViewer, Some(code)) => vec![
                 link(format!("/icbs/{code}"), "Your ICB's plans"),
                 link("/exports".into(), "Download your ICB's data as CSV"),
             ],
             (Role::RegionReviewer, Some(code)) => vec![
                 link(format!("/regions/{code}"), "Your region's ICBs"),
                 link("/exports".into(), "Download data as CSV"),
+                link(
+                    "/account/notifications".into(),
+                    "Choose which e-mails you get",
+                ),
             ],
             (Role::NationalAnalyst, _) => vec![
                 link("/national".into(), "National roll-up"),
@@ -69,6 +81,7 @@ async fn show_home(State(state): State<AppState>, user: MaybeUser) -> AppResult<
                     "Manage the opportunity catalogue",
                 ),
                 link("/admin/audit".into(), "Audit log"),
+                link("/admin/outbox".into(), "E-mail outbox"),
                 link("/exports".into(), "Download data as CSV"),
             ],
             _ => vec![link("/organisations".into(), "Regions and ICBs")],

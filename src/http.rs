@@ -25,8 +25,8 @@ use crate::auth::{self, SESSION_IDLE_LIMIT};
 use crate::error::{AppError, internal_error_page, unavailable_page};
 use crate::routes::{RouteInfo, Routes};
 use crate::{
-    AppState, accessibility, admin, assets, catalogue, exports, health, home, icbs, orgs, plans,
-    rollups,
+    AppState, accessibility, admin, assets, catalogue, exports, health, home, icbs, notifications,
+    orgs, plans, reports, rollups,
 };
 
 /// Requests that take longer are answered 503 and their work dropped.
@@ -54,6 +54,8 @@ fn routes() -> Routes {
         .merge(rollups::routes())
         .merge(exports::routes())
         .merge(admin::routes())
+        .merge(notifications::routes())
+        .merge(reports::routes())
 }
 
 /// Every route with its declared access (for the access-matrix test and documentation).

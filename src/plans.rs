@@ -26,7 +26,7 @@ pub mod breadcrumbs;
 mod changes;
 mod choices;
 pub mod context;
-mod dashboard;
+pub mod dashboard;
 mod grid;
 mod import;
 pub mod landing;

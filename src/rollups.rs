@@ -11,11 +11,11 @@
 
 mod figures;
 mod national;
-mod region;
-mod sorting;
+pub mod region;
+pub mod sorting;
 mod summary;
 
-pub use figures::Coverage;
+pub use figures::{Coverage, OpportunityFigures};
 
 use crate::routes::{Access, Routes};
 

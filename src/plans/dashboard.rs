@@ -64,7 +64,8 @@ pub async fn show(PlanView { mut tx, ctx, user }: PlanView) -> AppResult<Dashboa
     build(&mut tx, &user, &ctx).await
 }
 
-async fn build(
+/// The dashboard's figures for `ctx` (the board report shows them too).
+pub async fn build(
     tx: &mut sqlx::PgConnection,
     user: &CurrentUser,
     ctx: &IcbYear,

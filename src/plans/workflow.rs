@@ -2,7 +2,8 @@
 //! an agreed plan whose content changed. Each is one conditional statement (`where version =
 //! … and status = …`) run while the plan's row is locked, and each writes its audit event in
 //! the same transaction, so a status never changes unaudited and two requests can never both
-//! apply.
+//! apply. Submitting and deciding also write their e-mails to the outbox in that transaction
+//! ([`crate::notifications::events`]).
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -14,6 +15,7 @@ use crate::auth::scope::{IcbEditor, IcbReviewer};
 use crate::error::AppResult;
 use crate::forms::Version;
 use crate::icbs::PlanStatus;
+use crate::notifications;
 
 /// A reviewer's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +104,7 @@ pub async fn submit(
     event.details["national_opportunities"] = json!(national_opportunities);
     audit::record(&mut *conn, actor, event).await?;
     let step = Step::Submitted(editor, cover_note);
+    notifications::events::plan_submitted(&mut *conn, ctx).await?;
     history::record(conn, plan.plan_id, actor, step).await?;
     Ok(true)
 }
@@ -154,6 +157,8 @@ pub async fn decide(
         Decision::Agree => Step::Agreed(reviewer, note),
         Decision::Return => Step::Returned(reviewer, note),
     };
+    notifications::events::plan_decided(&mut *conn, ctx, decision == Decision::Agree, comment)
+        .await?;
     history::record(conn, plan.plan_id, actor, step).await?;
     Ok(true)
 }

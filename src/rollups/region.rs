@@ -217,6 +217,8 @@ pub struct RegionRollupPage {
     pub national_percent: Option<i64>,
     /// The sentences above the tables.
     pub summary: Vec<String>,
+    /// The counts the sentences are made of.
+    pub counts: Counts,
 }
 
 pub async fn show(
@@ -270,6 +272,7 @@ pub async fn show(
     };
     Ok(RegionRollupPage {
         summary: summary(&counts, "agreement"),
+        counts,
         layout: user.layout(),
         region_code: region.ods_code().to_owned(),
         region_name: region.name().to_owned(),

@@ -82,7 +82,17 @@ impl TestApp {
 
     /// The app on `pool` with a particular configuration (reference data not loaded).
     pub fn with_config(pool: PgPool, config: Config) -> Self {
-        let state = AppState::new(pool.clone(), config);
+        Self::with_config_and_clock(pool, config, medopt::clock::Clock::system())
+    }
+
+    /// The app on `pool` with a configuration and today's date from `clock` (reference data
+    /// not loaded).
+    pub fn with_config_and_clock(
+        pool: PgPool,
+        config: Config,
+        clock: medopt::clock::Clock,
+    ) -> Self {
+        let state = AppState::with_clock(pool.clone(), config, clock);
         let router = medopt::app(state.clone());
         Self {
             pool,

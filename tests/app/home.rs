@@ -37,11 +37,15 @@ async fn home_page_explains_the_service_and_links_to_reference_pages(pool: PgPoo
 async fn signed_in_users_are_pointed_at_their_own_work(pool: PgPool) {
     let app = TestApp::new(pool).await;
     for (role, org, expected) in [
-        (Role::IcbEditor, Some("QE1"), vec!["/icbs/QE1", "/exports"]),
+        (
+            Role::IcbEditor,
+            Some("QE1"),
+            vec!["/icbs/QE1", "/exports", "/account/notifications"],
+        ),
         (
             Role::RegionReviewer,
             Some("Y62"),
-            vec!["/regions/Y62", "/exports"],
+            vec!["/regions/Y62", "/exports", "/account/notifications"],
         ),
         (
             Role::NationalAnalyst,
@@ -57,6 +61,7 @@ async fn signed_in_users_are_pointed_at_their_own_work(pool: PgPool) {
                 "/admin/users",
                 "/admin/catalogue",
                 "/admin/audit",
+                "/admin/outbox",
                 "/exports",
             ],
         ),

@@ -9,6 +9,7 @@
 
 mod common;
 mod seed;
+mod smtp;
 
 mod access_matrix;
 mod accessibility;
@@ -28,9 +29,11 @@ mod http_hygiene;
 mod imports;
 mod months;
 mod navigation;
+mod notifications;
 mod organisations;
 mod plans;
 mod reference_data;
+mod reports;
 mod resilience;
 mod review_page;
 mod rls;

@@ -209,6 +209,7 @@ async fn every_table_that_holds_tenant_data_has_forced_row_level_security(pool: 
         [
             "measure",
             "measure_value",
+            "outbox",
             "plan",
             "plan_review_event",
             "workstream",
