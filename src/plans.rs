@@ -21,6 +21,7 @@
 //!   is open, whatever the plan's status.
 
 mod changes;
+mod checks;
 mod choices;
 pub mod context;
 mod dashboard;

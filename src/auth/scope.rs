@@ -19,7 +19,7 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use super::{CurrentUser, Role};
 use crate::AppState;
 use crate::audit::{self, AuditEvent};
-use crate::domain::OdsCode;
+use crate::domain::{Lifetime, OdsCode};
 use crate::error::{AppError, AppResult};
 
 /// A request's transaction, scoped.
@@ -71,16 +71,14 @@ pub async fn begin(state: &AppState, scope: &Scope) -> sqlx::Result<Tx> {
         Scope::Icb { icb_id, can_edit } => {
             let id = icb_id.to_string();
             let write = if *can_edit { id.clone() } else { String::new() };
-            (id, write, String::new())
+            (readable(&mut tx, &[*icb_id]).await?, write, String::new())
         }
         Scope::Region { region_id } => {
-            let ids = sqlx::query_scalar!(
-                r#"select coalesce(string_agg(icb_id::text, ','), '') as "ids!" from icb where region_id = $1"#,
-                region_id
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            (ids.clone(), String::new(), ids)
+            let ids = sqlx::query_scalar!("select icb_id from icb where region_id = $1", region_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            let review = ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
+            (readable(&mut tx, &ids).await?, String::new(), review)
         }
         Scope::National => ("*".into(), String::new(), String::new()),
     };
@@ -99,6 +97,26 @@ pub async fn begin(state: &AppState, scope: &Scope) -> sqlx::Result<Tx> {
     Ok(tx)
 }
 
+/// `icbs` and every ICB they succeeded (merged into them or split into them, at any date), as
+/// the comma-separated list `medopt.read_icbs` takes: whoever reads an ICB may read the history
+/// of the ICBs whose work it carries on, so its figures can be restated on today's
+/// organisations. Writing stays with the ICB itself.
+async fn readable(conn: &mut PgConnection, icbs: &[i32]) -> sqlx::Result<String> {
+    sqlx::query_scalar!(
+        r#"
+        with recursive earlier (icb_id) as (
+            select unnest($1::integer[])
+            union
+            select s.predecessor_icb_id from icb_succession s join earlier e on s.successor_icb_id = e.icb_id
+        )
+        select coalesce(string_agg(icb_id::text, ',' order by icb_id), '') as "ids!" from earlier
+        "#,
+        icbs
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// Proof that the caller may see one ICB. Fields are private: only [`IcbAccess::check`] makes it.
 #[derive(Debug, Clone)]
 pub struct IcbAccess {
@@ -106,6 +124,7 @@ pub struct IcbAccess {
     ods_code: String,
     name: String,
     region_id: i16,
+    lifetime: Lifetime,
     can_edit: bool,
     can_review: bool,
 }
@@ -122,7 +141,7 @@ impl IcbAccess {
             return Err(deny(state, user, "icb", ods_code).await);
         };
         let icb = sqlx::query!(
-            "select icb_id, ods_code, name, region_id from icb where ods_code = $1",
+            "select icb_id, ods_code, name, region_id, valid_from, valid_to from icb where ods_code = $1",
             code.as_str()
         )
         .fetch_optional(conn)
@@ -139,6 +158,10 @@ impl IcbAccess {
                 ods_code: icb.ods_code,
                 name: icb.name,
                 region_id: icb.region_id,
+                lifetime: Lifetime {
+                    valid_from: icb.valid_from,
+                    valid_to: icb.valid_to,
+                },
                 can_edit,
                 can_review,
             })
@@ -167,6 +190,11 @@ impl IcbAccess {
     /// Its region.
     pub fn region_id(&self) -> i16 {
         self.region_id
+    }
+
+    /// When it existed: the months it answers for.
+    pub fn lifetime(&self) -> Lifetime {
+        self.lifetime
     }
 
     /// Whether the caller may change this ICB's plan.

@@ -1,5 +1,6 @@
-//! The plan's review: the ICB submits it (with at least five national opportunities), the
-//! regional reviewer agrees it or returns it with comments. Both forms carry the plan's
+//! The plan's review: the ICB submits it (when it passes the checks of [`super::checks`]: five
+//! national opportunities, a target on every workstream, phasing that adds up), the regional
+//! reviewer agrees it or returns it with comments. Both forms carry the plan's
 //! version and run with the plan's row locked; the status change itself is conditional on that
 //! version ([`super::workflow`]), so of several requests made on one page exactly one applies.
 
@@ -7,11 +8,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::checks::PlanChecks;
 use super::context::IcbYear;
-use super::plan_page::{self, Conflict, MIN_NATIONAL_OPPORTUNITIES, PlanPage};
+use super::plan_page::{self, Conflict, PlanPage};
 use super::request::{PlanEdit, PlanReview};
 use super::workflow::{self, Decision};
-use super::workstreams;
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form, Version};
 use crate::icbs::PlanStatus;
@@ -42,11 +43,12 @@ pub async fn submit(
     Form(form): Form<SubmitForm>,
 ) -> AppResult<Response> {
     let plan = ctx.require_plan()?.clone();
-    let chosen = workstreams::count_national(&mut tx, &ctx.icb, plan.plan_id).await?;
+    let checks = PlanChecks::load(&mut tx, &ctx.icb, plan.plan_id).await?;
+    let chosen = checks.national_chosen;
     // A page opened before someone else's change is answered as stale before anything else.
     let stale = form.version.0 != plan.version;
     let mut errors = FieldErrors::default();
-    if let Some(problem) = submit_problem(&ctx, chosen).filter(|_| !stale) {
+    if let Some(problem) = submit_problem(&ctx, &checks).filter(|_| !stale) {
         errors.add("submit", problem);
     }
     if stale || !errors.is_empty() {
@@ -155,7 +157,7 @@ fn review_problems(form: &ReviewForm, not_waiting: bool) -> FieldErrors {
 }
 
 /// Why the plan cannot be submitted, if it cannot.
-fn submit_problem(ctx: &IcbYear, chosen: i64) -> Option<String> {
+fn submit_problem(ctx: &IcbYear, checks: &PlanChecks) -> Option<String> {
     if let Some(reason) = ctx.plan_locked() {
         return Some(reason);
     }
@@ -165,9 +167,7 @@ fn submit_problem(ctx: &IcbYear, chosen: i64) -> Option<String> {
     ) {
         return Some("Only a draft or returned plan can be submitted".into());
     }
-    ((chosen as usize) < MIN_NATIONAL_OPPORTUNITIES).then(|| {
-        format!("Choose at least {MIN_NATIONAL_OPPORTUNITIES} national opportunities before you submit the plan: you have chosen {chosen}")
-    })
+    checks.problem()
 }
 
 /// Puts the refusal on the page: the messages, or for a stale form what changed. Returns
