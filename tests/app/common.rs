@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use medopt::audit::Actor;
 use medopt::auth::Role;
+use medopt::clock::Clock;
 use medopt::config::Config;
 use medopt::users::{self, NewUser, OrgRef};
 use medopt::{AppState, reference};
@@ -45,9 +46,23 @@ impl TestApp {
         Self::with_config(pool, Config::for_tests())
     }
 
+    /// The app on `pool` with the reference data loaded and today's date fixed at `today`, so
+    /// figures that depend on the date (the reporting month, what is due) can be checked.
+    pub async fn at(pool: PgPool, today: chrono::NaiveDate) -> Self {
+        reference::load(&pool).await.expect("reference data loads");
+        Self::with_state(
+            pool.clone(),
+            AppState::with_clock(pool, Config::for_tests(), Clock::fixed(today)),
+        )
+    }
+
     /// The app on `pool` with a particular configuration (reference data not loaded).
     pub fn with_config(pool: PgPool, config: Config) -> Self {
         let state = AppState::new(pool.clone(), config);
+        Self::with_state(pool, state)
+    }
+
+    fn with_state(pool: PgPool, state: AppState) -> Self {
         let router = medopt::app(state.clone());
         Self {
             pool,
@@ -458,4 +473,81 @@ pub fn pounds(text: &str) -> i64 {
         .parse()
         .unwrap_or_else(|_| panic!("not money: {text}"));
     if negative { -value } else { value }
+}
+
+/// A downloaded CSV: its header and rows, by column name.
+pub struct Csv {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Csv {
+    /// The body of a CSV download (checked to be one: status, type, byte-order mark, CRLF).
+    pub fn parse(response: &TestResponse) -> Csv {
+        assert_eq!(response.status, 200, "{}", response.body);
+        assert_eq!(
+            response.header("content-type"),
+            Some("text/csv; charset=utf-8")
+        );
+        let body = response
+            .body
+            .strip_prefix('\u{feff}')
+            .expect("starts with a byte-order mark for Excel");
+        assert!(body.is_empty() || body.ends_with("\r\n"), "CRLF line ends");
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let header = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let rows = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        Csv { header, rows }
+    }
+
+    /// The index of the column `name`.
+    pub fn column(&self, name: &str) -> usize {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    }
+
+    /// The value of `name` in every row.
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        let i = self.column(name);
+        self.rows.iter().map(|r| r[i].as_str()).collect()
+    }
+
+    /// The first row whose `key` column is `value`, as column → value.
+    pub fn row_where(&self, key: &str, value: &str) -> std::collections::BTreeMap<&str, &str> {
+        let i = self.column(key);
+        let row = self
+            .rows
+            .iter()
+            .find(|r| r[i] == value)
+            .unwrap_or_else(|| panic!("no row with {key}={value}"));
+        self.header
+            .iter()
+            .map(String::as_str)
+            .zip(row.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// Every row as column → value.
+    pub fn records(&self) -> Vec<std::collections::BTreeMap<&str, &str>> {
+        self.rows
+            .iter()
+            .map(|row| {
+                self.header
+                    .iter()
+                    .map(String::as_str)
+                    .zip(row.iter().map(String::as_str))
+                    .collect()
+            })
+            .collect()
+    }
 }

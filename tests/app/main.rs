@@ -21,6 +21,7 @@ mod concurrency;
 mod csrf;
 mod demo;
 mod exports;
+mod figures;
 mod health;
 mod home;
 mod http_hygiene;
