@@ -20,5 +20,6 @@ pub use progress::{
     CumulativePoint, MonthFigures, cumulative, is_due, percent_of, reporting_month, run_rate,
 };
 pub use rollup::{
-    PlanTotals, Restated, Sums, restate, restated_total, rounding_gap, rounding_note, whole_pounds,
+    PlanTotals, Restated, Sums, restate, restated_total, rounding_gap, rounding_note, totals_note,
+    whole_pounds,
 };

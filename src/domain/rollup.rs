@@ -183,6 +183,21 @@ pub fn rounding_note(gaps: &[(&str, i64)]) -> Option<String> {
     })
 }
 
+/// The note for a table of `rows` whose total is `total`, when its rounded annual targets,
+/// targets to date, actuals to date or forecasts do not add up to the rounded total.
+pub fn totals_note<'a>(
+    rows: impl Iterator<Item = &'a PlanTotals> + Clone,
+    total: &PlanTotals,
+) -> Option<String> {
+    let gap = |f: fn(&PlanTotals) -> Pence| rounding_gap(rows.clone().map(f), f(total));
+    rounding_note(&[
+        ("The annual targets", gap(|t| t.annual_target)),
+        ("The targets to date", gap(|t| t.target_to_date)),
+        ("The actuals to date", gap(|t| t.actual_to_date)),
+        ("The forecasts", gap(PlanTotals::forecast_outturn)),
+    ])
+}
+
 /// Figures restated on today's organisations: each source (an ICB's plan, by id) is counted
 /// under every ICB that carries on its work today (`carried_by`: source → today's ICB).
 #[derive(Debug, Clone, PartialEq)]

@@ -96,6 +96,16 @@ impl Cut {
         }
     }
 
+    /// How a page answers: 422 when what was typed could not be used (the page shows the
+    /// default figures with the message by the field), 200 otherwise.
+    pub fn status(&self) -> axum::http::StatusCode {
+        if self.errors.is_empty() {
+            axum::http::StatusCode::OK
+        } else {
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+
     /// The last month of `year` that "to date" covers, or `None` when none is due yet.
     pub fn through(&self, year: FinancialYear) -> Option<Month> {
         let last = progress::last_month(year);

@@ -17,7 +17,7 @@ use super::workstream::page::lifetime_note;
 use super::workstreams::{self, Workstream};
 use crate::auth::CurrentUser;
 use crate::charts;
-use crate::domain::{CumulativePoint, Pence, PlanTotals, cumulative, rounding_gap, rounding_note};
+use crate::domain::{CumulativePoint, Pence, cumulative, totals_note};
 use crate::error::AppResult;
 use crate::figures::restated::{RestatedRow, RestatedYear};
 use crate::figures::{self, Cut, FiguresQuery, PlanFigures, WorkstreamFigures};
@@ -92,12 +92,7 @@ pub async fn show(
     Query(query): Query<FiguresQuery>,
 ) -> AppResult<(StatusCode, DashboardPage)> {
     let cut = Cut::resolve(&query, ctx.year.year, ctx.clock.today());
-    let status = if cut.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, build(&mut tx, &user, &ctx, cut).await?))
+    Ok((cut.status(), build(&mut tx, &user, &ctx, cut).await?))
 }
 
 async fn build(
@@ -148,7 +143,7 @@ async fn build(
             .filter(|r| !r.ws.is_local() && !r.figures.removed)
             .count(),
         min_required: MIN_NATIONAL_OPPORTUNITIES,
-        rows_note: rows_note(&rows, &totals),
+        rows_note: totals_note(rows.iter().map(|r| &r.figures.totals), &totals),
         lifetime_note: lifetime_note(ctx),
         chart,
         chart_rows: points
@@ -198,18 +193,6 @@ fn rows(
             Some(WorkstreamRow { ws, figures, trend })
         })
         .collect()
-}
-
-/// The note under the workstream table when its rounded rows do not add up to the headline.
-fn rows_note(rows: &[WorkstreamRow], totals: &PlanTotals) -> Option<String> {
-    let gap = |f: fn(&PlanTotals) -> Pence| {
-        rounding_gap(rows.iter().map(|r| f(&r.figures.totals)), f(totals))
-    };
-    rounding_note(&[
-        ("The annual targets", gap(|t| t.annual_target)),
-        ("The targets to date", gap(|t| t.target_to_date)),
-        ("The actuals to date", gap(|t| t.actual_to_date)),
-    ])
 }
 
 /// Each counted month's actual by workstream, for the trend lines.

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, Tx};
 use crate::charts::{self, PercentBar, ReferenceLine};
-use crate::domain::{Pence, PlanTotals, rounding_gap, rounding_note};
+use crate::domain::{PlanTotals, totals_note};
 use crate::error::{AppError, AppResult};
 use crate::figures::restated::RestatedYear;
 use crate::figures::{Cut, FiguresQuery};
@@ -139,22 +139,10 @@ async fn build(
     // England's total comes last.
     let total = regions.pop_if(|r| r.f.region.is_none());
     let chart = chart(&regions, total.as_ref(), &year);
-    let rows_note = total.as_ref().and_then(|t| {
-        let gap = |f: fn(&PlanTotals) -> Pence| {
-            rounding_gap(regions.iter().map(|r| f(&r.f.totals)), f(&t.f.totals))
-        };
-        rounding_note(&[
-            ("The annual targets", gap(|t| t.annual_target)),
-            ("The targets to date", gap(|t| t.target_to_date)),
-            ("The actuals to date", gap(|t| t.actual_to_date)),
-            ("The forecasts", gap(|t| t.forecast_outturn())),
-        ])
-    });
-    let status = if cut.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let rows_note = total
+        .as_ref()
+        .and_then(|t| totals_note(regions.iter().map(|r| &r.f.totals), &t.f.totals));
+    let status = cut.status();
     let page = NationalRollupPage {
         layout: user.layout(),
         errors: cut.errors.clone(),

@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, RegionAccess};
 use crate::charts::{self, PercentBar, ReferenceLine};
-use crate::domain::{FinancialYear, Pence, PlanTotals, rounding_gap, rounding_note};
+use crate::domain::{FinancialYear, Pence, PlanTotals, totals_note};
 use crate::error::AppResult;
 use crate::figures::restated::{RestatedRow, RestatedYear, TodayIcb};
 use crate::figures::{Cut, FiguresQuery};
@@ -268,14 +268,7 @@ impl RestatedTable {
     pub fn of(year: &RestatedYear, caption: String, keep: impl Fn(&TodayIcb) -> bool) -> Self {
         let (rows, total) = year.rows(keep);
         let split = rows.iter().any(|r| !r.shared.is_empty());
-        let gap = |f: fn(&PlanTotals) -> Pence| {
-            rounding_gap(rows.iter().map(|r| f(&r.restated.totals)), f(&total))
-        };
-        let rounding = rounding_note(&[
-            ("The annual targets", gap(|t| t.annual_target)),
-            ("The targets to date", gap(|t| t.target_to_date)),
-            ("The actuals to date", gap(|t| t.actual_to_date)),
-        ]);
+        let rounding = totals_note(rows.iter().map(|r| &r.restated.totals), &total);
         let note = match (split, rounding) {
             (true, _) => Some(
                 "An ICB that was split is shown in full under every ICB it was split into (marked), so the rows add up to more than the total, which counts it once."
@@ -304,102 +297,125 @@ pub async fn show(
     let year = PlanYear::from_slug(&mut tx, &slug).await?;
     let today = state.clock().today();
     let cut = Cut::resolve(&figures_query, year.year, today);
-    let coverage = Coverage::Region(&region);
-    let icbs = figures::icbs(&mut tx, coverage, &year, cut.month).await?;
-    let queue = figures::review_queue(&mut tx, &region, &year).await?;
-    let choices = figures::region_choices(&mut tx, &region, &year).await?;
-    let opportunities = figures::opportunities(&mut tx, coverage, &year, cut.month).await?;
-    let min = MIN_NATIONAL_OPPORTUNITIES as i64;
-    let national_percent = match NationalAccess::of(&user) {
-        Some(national) => figures::by_region(&mut tx, &national, &year, cut.month, min)
-            .await?
-            .0
-            .into_iter()
-            .find(|r| r.region.is_none())
-            .and_then(|r| r.totals.percent_of_target()),
-        None => None,
-    };
-    let restated = if cut.restated {
-        let loaded = RestatedYear::load(&mut tx, year.programme_year_id, cut.month, today).await?;
-        let caption = format!("{}'s ICBs today, {} restated", region.name(), year.year);
-        Some(RestatedTable::of(&loaded, caption, |t| {
-            t.region_id == region.region_id()
-        }))
-    } else {
-        None
-    };
-    let years = all_years(&mut tx).await?;
+    let loaded = Loaded::load(&mut tx, &user, &region, &year, &cut, today).await?;
     tx.commit().await?;
-
-    let path = format!("/regions/{}/{}", region.ods_code(), year.year.slug());
     let sort = Sort::from_query(&query, &COLUMNS, "icb");
-    let mut rows: Vec<IcbRow> = icbs
+    Ok((cut.status(), page(&user, &region, &year, cut, sort, loaded)))
+}
+
+/// Everything the page reads from the database.
+struct Loaded {
+    icbs: Vec<IcbFigures>,
+    queue: Vec<AwaitingReview>,
+    choices: Vec<figures::MatrixCell>,
+    opportunities: Vec<OpportunityFigures>,
+    national_percent: Option<i64>,
+    restated: Option<RestatedTable>,
+    years: Vec<FinancialYear>,
+}
+
+impl Loaded {
+    async fn load(
+        tx: &mut sqlx::PgConnection,
+        user: &CurrentUser,
+        region: &RegionAccess,
+        year: &PlanYear,
+        cut: &Cut,
+        today: chrono::NaiveDate,
+    ) -> AppResult<Self> {
+        let coverage = Coverage::Region(region);
+        let min = MIN_NATIONAL_OPPORTUNITIES as i64;
+        let national_percent = match NationalAccess::of(user) {
+            Some(national) => figures::by_region(tx, &national, year, cut.month, min)
+                .await?
+                .0
+                .into_iter()
+                .find(|r| r.region.is_none())
+                .and_then(|r| r.totals.percent_of_target()),
+            None => None,
+        };
+        let restated = if cut.restated {
+            let loaded = RestatedYear::load(tx, year.programme_year_id, cut.month, today).await?;
+            let caption = format!("{}'s ICBs today, {} restated", region.name(), year.year);
+            Some(RestatedTable::of(&loaded, caption, |t| {
+                t.region_id == region.region_id()
+            }))
+        } else {
+            None
+        };
+        Ok(Loaded {
+            icbs: figures::icbs(tx, coverage, year, cut.month).await?,
+            queue: figures::review_queue(tx, region, year).await?,
+            choices: figures::region_choices(tx, region, year).await?,
+            opportunities: figures::opportunities(tx, coverage, year, cut.month).await?,
+            national_percent,
+            restated,
+            years: all_years(tx).await?,
+        })
+    }
+}
+
+fn page(
+    user: &CurrentUser,
+    region: &RegionAccess,
+    year: &PlanYear,
+    cut: Cut,
+    sort: Sort,
+    loaded: Loaded,
+) -> RegionRollupPage {
+    let path = format!("/regions/{}/{}", region.ods_code(), year.year.slug());
+    let mut rows: Vec<IcbRow> = loaded
+        .icbs
         .into_iter()
         .map(|f| IcbRow::new(f, year.year, &cut.query_after("?")))
         .collect();
     let totals: PlanTotals = rows.iter().map(|r| r.f.totals).sum();
-    let totals_rag: RagCounts = rows.iter().map(|r| r.f.rag).sum();
-    let gap =
-        |f: fn(&PlanTotals) -> Pence| rounding_gap(rows.iter().map(|r| f(&r.f.totals)), f(&totals));
-    let rows_note = rounding_note(&[
-        ("The annual targets", gap(|t| t.annual_target)),
-        ("The targets to date", gap(|t| t.target_to_date)),
-        ("The actuals to date", gap(|t| t.actual_to_date)),
-        ("The forecasts", gap(|t| t.forecast_outturn())),
-    ]);
-    let chart = chart(&rows, totals, national_percent, &region, &year);
-    let (columns, matrix) = matrix(&rows, &opportunities, &choices);
+    let chart = chart(&rows, totals, loaded.national_percent, region, year);
+    let (columns, matrix) = matrix(&rows, &loaded.opportunities, &loaded.choices);
     sort_rows(&mut rows, sort);
-    let status = if cut.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((
-        status,
-        RegionRollupPage {
-            layout: user.layout(),
-            errors: cut.errors.clone(),
-            region_code: region.ods_code().to_owned(),
-            region_name: region.name().to_owned(),
-            year_label: year.year.to_string(),
-            year_slug: year.year.slug(),
-            years: year_links(&years, year.year, |y| {
-                format!("/regions/{}/{}", region.ods_code(), y.slug())
-            }),
-            headings: headings(&COLUMNS, sort, &format!("{path}{}", cut.query_after("?"))),
-            action: path,
-            to_date: cut.describe(year.year),
-            agreed: rows
-                .iter()
-                .filter(|r| r.f.status == Some(PlanStatus::Agreed))
-                .count(),
-            not_started: rows.iter().filter(|r| r.f.status.is_none()).count(),
-            under_minimum: rows.iter().filter(|r| r.under_minimum).count(),
-            min_required: MIN_NATIONAL_OPPORTUNITIES,
-            queue: queue
-                .into_iter()
-                .map(|item| QueueRow {
-                    short_name: short_icb_name(&item.name).to_owned(),
-                    href: format!("/icbs/{}/{}/plan", item.ods_code, year.year.slug()),
-                    days_waiting: item.submitted_at.map(|t| days_since(t, Utc::now())),
-                    item,
-                })
-                .collect(),
-            rows,
-            totals,
-            totals_rag,
-            rows_note,
-            columns,
-            matrix,
-            legend: MatrixCell::legend(),
-            opportunities,
-            chart,
-            national_percent,
-            restated,
-            cut,
-        },
-    ))
+    RegionRollupPage {
+        layout: user.layout(),
+        errors: cut.errors.clone(),
+        region_code: region.ods_code().to_owned(),
+        region_name: region.name().to_owned(),
+        year_label: year.year.to_string(),
+        year_slug: year.year.slug(),
+        years: year_links(&loaded.years, year.year, |y| {
+            format!("/regions/{}/{}", region.ods_code(), y.slug())
+        }),
+        headings: headings(&COLUMNS, sort, &format!("{path}{}", cut.query_after("?"))),
+        action: path,
+        to_date: cut.describe(year.year),
+        agreed: rows
+            .iter()
+            .filter(|r| r.f.status == Some(PlanStatus::Agreed))
+            .count(),
+        not_started: rows.iter().filter(|r| r.f.status.is_none()).count(),
+        under_minimum: rows.iter().filter(|r| r.under_minimum).count(),
+        min_required: MIN_NATIONAL_OPPORTUNITIES,
+        queue: loaded
+            .queue
+            .into_iter()
+            .map(|item| QueueRow {
+                short_name: short_icb_name(&item.name).to_owned(),
+                href: format!("/icbs/{}/{}/plan", item.ods_code, year.year.slug()),
+                days_waiting: item.submitted_at.map(|t| days_since(t, Utc::now())),
+                item,
+            })
+            .collect(),
+        totals_rag: rows.iter().map(|r| r.f.rag).sum(),
+        rows_note: totals_note(rows.iter().map(|r| &r.f.totals), &totals),
+        rows,
+        totals,
+        columns,
+        matrix,
+        legend: MatrixCell::legend(),
+        opportunities: loaded.opportunities,
+        chart,
+        national_percent: loaded.national_percent,
+        restated: loaded.restated,
+        cut,
+    }
 }
 
 fn days_since(then: DateTime<Utc>, now: DateTime<Utc>) -> i64 {

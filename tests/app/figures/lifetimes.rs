@@ -198,22 +198,42 @@ async fn a_merger_that_would_make_recorded_savings_disappear_is_refused(pool: Pg
     );
     assert_eq!(organisations().await, before, "nothing was recorded");
 
-    // England's total, the region's and plans.csv still count the predecessors' savings.
+    // Every page and export that shows a total still counts the predecessors' savings.
     let analyst = app.user(Role::NationalAnalyst, None).await;
     let mut an = app.login_as(&analyst).await;
+    for code in ["QKK", "QMF"] {
+        let page = an.get(&format!("/icbs/{code}/2024-25")).await;
+        check_dashboard(&page, &stored.icb(code, 2024, to), code);
+    }
     let national = an.get("/national/2024-25").await;
     check_row(&row(&national, "#national-totals"), &england, "England");
     let region = an.get("/regions/Y56/2024-25").await;
-    check_row(
-        &row(&region, "#region-totals"),
-        &stored.total(2024, Some("Y56"), to),
-        "Y56",
-    );
+    let y56 = stored.total(2024, Some("Y56"), to);
+    check_row(&row(&region, "#region-totals"), &y56, "Y56");
+    for code in ["QKK", "QMF"] {
+        let css = format!("#icb-figures tr[data-ods-code={code}]");
+        check_row(&row(&region, &css), &stored.icb(code, 2024, to), code);
+    }
+    for n in [1_i16, 2, 4] {
+        let cells = row(&national, &format!("tr[data-opportunity=\"{n}\"]"));
+        let e = stored.opportunity(n, 2024, None, to);
+        assert_eq!(
+            money(&cells["actual_to_date"]),
+            whole(e.actual),
+            "opportunity {n}"
+        );
+    }
     let plans = csv(&mut an, "/exports/plans.csv?year=2024-25").await;
     assert_eq!(
         csv_sum(&plans, "actual_to_date_gbp", |_| true),
         england.actual
     );
+    assert_eq!(
+        csv_sum(&plans, "annual_target_gbp", |_| true),
+        england.annual
+    );
+    let ws = csv(&mut an, "/exports/workstreams.csv?year=2024-25").await;
+    assert_eq!(csv_sum(&ws, "actual_to_date_gbp", |_| true), england.actual);
     let monthly = csv(&mut an, "/exports/monthly-savings.csv?year=2024-25").await;
     assert_eq!(
         csv_sum(&monthly, "actual_gbp", |r| r["counts_in_figures"] == "true"),
@@ -479,6 +499,33 @@ async fn restated_figures_sum_the_predecessors_and_count_a_split_once(pool: PgPo
         "QZ1;QZ2"
     );
     check_plans_csv(&plans.row_where("icb_code", "QRV"), &qrv, "QRV");
+    assert_eq!(csv_sum(&plans, "actual_to_date_gbp", |_| true), y56.actual);
+    // As recorded, the split changes nothing of 2024/25: QRV's plan, once, everywhere.
+    let page = an.get("/icbs/QRV/2024-25").await;
+    check_dashboard(&page, &qrv, "QRV as recorded");
+    check_row(
+        &row(&region, "#icb-figures tr[data-ods-code=QRV]"),
+        &qrv,
+        "QRV",
+    );
+    let opportunity = row(&region, "tr[data-opportunity=\"3\"]");
+    assert_eq!(
+        money(&opportunity["actual_to_date"]),
+        whole(qrv.actual),
+        "opportunity 3"
+    );
+    let ws = csv(&mut an, "/exports/workstreams.csv?year=2024-25&icb=QRV").await;
+    assert_eq!(ws.values("successor_icb_code"), ["QZ1;QZ2"]);
+    assert_eq!(csv_sum(&ws, "actual_to_date_gbp", |_| true), qrv.actual);
+    let monthly = csv(&mut an, "/exports/monthly-savings.csv?year=2024-25&icb=QRV").await;
+    assert!(
+        monthly
+            .values("successor_icb_code")
+            .iter()
+            .all(|c| *c == "QZ1;QZ2")
+    );
+    let counted = |r: &std::collections::BTreeMap<&str, &str>| r["counts_in_figures"] == "true";
+    assert_eq!(csv_sum(&monthly, "actual_gbp", counted), qrv.actual);
     // A finished year: the forecast is the outturn, counted once.
     assert_eq!(qrv.forecast(), qrv.actual);
 }
