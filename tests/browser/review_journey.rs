@@ -64,12 +64,26 @@ async fn a_reviewer_returns_a_plan_and_agrees_it_once_fixed(pool: PgPool) {
                 ed.texts("#local-workstreams tbody th a").await,
                 ["Antimicrobial prescribing"]
             );
+            // The new priority has no target yet: the plan cannot go back until it has one.
+            ed.press_button("Submit plan for review").await;
+            ed.follow_every_error(&["submit"]).await;
+            ed.click_link("Antimicrobial prescribing").await;
+            ed.fill("Annual savings target", "8,000").await;
+            ed.press_button("Save target and split evenly").await;
+            ed.click_link("2024/25 plan").await;
             ed.press_button("Submit plan for review").await;
             assert_eq!(ed.text("#plan-status").await, "Submitted for review");
 
-            // The reviewer finds it again and agrees it.
+            // The reviewer finds it again, sees the checks it passed and agrees it.
             rv.click_link("Home").await;
             find_plan_in_review_queue(&rv, "Lancashire and South Cumbria", "2024/25").await;
+            assert!(
+                rv.texts("#plan-checks li")
+                    .await
+                    .iter()
+                    .all(|c| c.starts_with("Passed")),
+                "the reviewer sees the submit checks"
+            );
             rv.choose("Agree the plan").await;
             rv.press_button("Record decision").await;
             assert_eq!(rv.text("#plan-status").await, "Agreed");
