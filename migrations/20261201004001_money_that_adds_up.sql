@@ -147,7 +147,16 @@ join plan p on p.plan_id = w.plan_id
 join programme_year y on y.programme_year_id = p.programme_year_id
 join icb i on i.icb_id = w.icb_id
 where m.actual_pence is not null
-  and (m.month < date_trunc('month', i.valid_from::timestamp)::date or m.month > i.valid_to);
+  and (m.month < date_trunc('month', i.valid_from::timestamp)::date or m.month > i.valid_to)
+union all
+select 'plan for a year its ICB did not exist in', i.ods_code, y.starts_on, w.workstream_id,
+       format('the ICB existed %s to %s', i.valid_from, coalesce(i.valid_to::text, 'now'))
+from plan p
+join programme_year y on y.programme_year_id = p.programme_year_id
+join icb i on i.icb_id = p.icb_id
+join workstream w on w.plan_id = p.plan_id
+where i.valid_from > (y.starts_on + interval '1 year' - interval '1 day')::date
+   or i.valid_to < y.starts_on;
 
 comment on view figures_problem is
     'Stored figures that break a rule (phasing, signs, months, ICB lifetimes); see medopt check.';

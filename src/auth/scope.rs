@@ -64,57 +64,60 @@ impl CurrentUser {
 /// (`medopt.read_icbs`), whose plan content they may write (`medopt.write_icbs`: an ICB
 /// editor's own ICB) and whose plans they may review (`medopt.review_icbs`: a reviewer's
 /// region). Row-level security reads them; a reviewer's scope writes no ICB content at all.
+///
+/// Whoever reads an ICB may also read the ICBs it succeeded (merged or split into it, at any
+/// date, followed back through `icb_succession`): their plans are its history, and its figures
+/// are restated on today's organisations from them. Writing stays with the ICB itself.
 pub async fn begin(state: &AppState, scope: &Scope) -> sqlx::Result<Tx> {
     let mut tx = state.db().begin().await?;
-    let (read, write, review) = match scope {
-        Scope::Nothing => (String::new(), String::new(), String::new()),
+    let (own, region, national, write): (Vec<i32>, Option<i16>, bool, String) = match scope {
+        Scope::Nothing => (Vec::new(), None, false, String::new()),
         Scope::Icb { icb_id, can_edit } => {
-            let id = icb_id.to_string();
-            let write = if *can_edit { id.clone() } else { String::new() };
-            (readable(&mut tx, &[*icb_id]).await?, write, String::new())
+            let write = if *can_edit {
+                icb_id.to_string()
+            } else {
+                String::new()
+            };
+            (vec![*icb_id], None, false, write)
         }
-        Scope::Region { region_id } => {
-            let ids = sqlx::query_scalar!("select icb_id from icb where region_id = $1", region_id)
-                .fetch_all(&mut *tx)
-                .await?;
-            let review = ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
-            (readable(&mut tx, &ids).await?, String::new(), review)
-        }
-        Scope::National => ("*".into(), String::new(), String::new()),
+        Scope::Region { region_id } => (Vec::new(), Some(*region_id), false, String::new()),
+        Scope::National => (Vec::new(), None, true, String::new()),
     };
-    // One round trip: the role switch and the three settings together.
+    // One round trip: the ICBs in scope and their predecessors, the role switch and the three
+    // settings together.
     sqlx::query!(
-        r#"select set_config('role', 'medopt_app', true) as "role!",
-                  set_config('medopt.read_icbs', $1, true) as "read_icbs!",
-                  set_config('medopt.write_icbs', $2, true) as "write_icbs!",
-                  set_config('medopt.review_icbs', $3, true) as "review_icbs!""#,
-        read,
-        write,
-        review
+        r#"
+        with recursive own (icb_id) as (
+            select unnest($1::integer[])
+            union all
+            select icb_id from icb where region_id = $2
+        ),
+        earlier (icb_id) as (
+            select icb_id from own
+            union
+            select s.predecessor_icb_id
+            from icb_succession s join earlier e on s.successor_icb_id = e.icb_id
+        )
+        select set_config('role', 'medopt_app', true) as "role!",
+               set_config('medopt.read_icbs',
+                          case when $3 then '*'
+                               else (select coalesce(string_agg(icb_id::text, ',' order by icb_id), '')
+                                     from earlier) end,
+                          true) as "read_icbs!",
+               set_config('medopt.write_icbs', $4, true) as "write_icbs!",
+               set_config('medopt.review_icbs',
+                          (select coalesce(string_agg(icb_id::text, ',' order by icb_id), '')
+                           from icb where region_id = $2),
+                          true) as "review_icbs!"
+        "#,
+        &own,
+        region,
+        national,
+        write
     )
     .fetch_one(&mut *tx)
     .await?;
     Ok(tx)
-}
-
-/// `icbs` and every ICB they succeeded (merged into them or split into them, at any date), as
-/// the comma-separated list `medopt.read_icbs` takes: whoever reads an ICB may read the history
-/// of the ICBs whose work it carries on, so its figures can be restated on today's
-/// organisations. Writing stays with the ICB itself.
-async fn readable(conn: &mut PgConnection, icbs: &[i32]) -> sqlx::Result<String> {
-    sqlx::query_scalar!(
-        r#"
-        with recursive earlier (icb_id) as (
-            select unnest($1::integer[])
-            union
-            select s.predecessor_icb_id from icb_succession s join earlier e on s.successor_icb_id = e.icb_id
-        )
-        select coalesce(string_agg(icb_id::text, ',' order by icb_id), '') as "ids!" from earlier
-        "#,
-        icbs
-    )
-    .fetch_one(conn)
-    .await
 }
 
 /// Proof that the caller may see one ICB. Fields are private: only [`IcbAccess::check`] makes it.
