@@ -95,6 +95,8 @@ returns table (
     actual_to_date_pence bigint,
     planned_after_pence bigint,
     months_not_reported integer,
+    -- the due months not reported, as bits (April is 1, May 2, … March 2048)
+    unreported_months integer,
     latest_month date,
     reporting_month date,
     months_in_year integer,
@@ -115,6 +117,7 @@ language sql stable security invoker parallel safe as $$
            coalesce(f.actual_to_date, 0)::bigint,
            coalesce(f.planned_after, 0)::bigint,
            coalesce(f.months_not_reported, 0)::integer,
+           coalesce(f.unreported_months, 0)::integer,
            f.latest_month,
            r.reporting_month,
            r.months_in_year,
@@ -136,6 +139,9 @@ language sql stable security invoker parallel safe as $$
                sum(c.planned_pence) filter (where c.month > to_month) as planned_after,
                count(*) filter (where c.month <= to_month and c.actual_pence is null)
                    as months_not_reported,
+               bit_or(1 << medopt_months_between(y.starts_on, c.month))
+                   filter (where c.month <= to_month and c.actual_pence is null)
+                   as unreported_months,
                max(c.month) filter (where c.month <= to_month and c.actual_pence is not null)
                    as latest_month,
                bool_or(c.month = r.reporting_month) as due,
@@ -177,7 +183,7 @@ language sql stable security invoker parallel safe as $$
            w.national_chosen, w.local_priorities, w.rag_red, w.rag_amber, w.rag_green, w.rag_not_set,
            s.annual_target, s.planned_total, s.target_to_date, s.reported_target, s.actual_to_date,
            s.planned_after, s.latest_month, r.reporting_month, r.months_in_year, r.months_to_date,
-           o.months_overdue, s.due, s.reported
+           s.months_overdue, s.due, s.reported
     from plan p
     join programme_year y on y.programme_year_id = p.programme_year_id
     join icb i on i.icb_id = p.icb_id
@@ -203,17 +209,13 @@ language sql stable security invoker parallel safe as $$
                coalesce(sum(f.planned_after_pence), 0)::bigint as planned_after,
                max(f.latest_month) as latest_month,
                count(*) filter (where f.due_in_reporting_month)::integer as due,
-               count(*) filter (where f.reported_in_reporting_month)::integer as reported
+               count(*) filter (where f.reported_in_reporting_month)::integer as reported,
+               -- due months in which at least one workstream has not reported
+               bit_count(coalesce(bit_or(f.unreported_months), 0)::bit(12))::integer
+                   as months_overdue
         from workstream_figures(to_month) f
         where f.plan_id = p.plan_id and f.icb_id = p.icb_id
     ) s
-    -- Due months in which at least one workstream has not reported.
-    cross join lateral (
-        select count(distinct c.month)::integer as months_overdue
-        from workstream_month_figures c
-        where c.plan_id = p.plan_id and c.icb_id = p.icb_id
-          and c.month <= to_month and c.actual_pence is null
-    ) o
 $$;
 
 -- Every ICB with the ICBs that carry on its work on `on_day`: itself while it has not been
