@@ -93,6 +93,8 @@ async fn run() {
     )
     .await;
 
+    // The server's clock is the system's, so the bare SQL runs to the same reporting month.
+    let to_month = medopt::domain::reporting_month(today).key() + "-01";
     println!("\n== {PAGE_REQUESTS} requests each, one at a time (p50 / p99 in ms)\n");
     println!("| Page | HTTP p50 | HTTP p99 | SQL p50 | SQL p99 | HTTP p50 ÷ SQL p50 |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -101,19 +103,27 @@ async fn run() {
             "ICB dashboard",
             format!("/icbs/{ICB}/{YEAR}"),
             &editor,
-            DASHBOARD_SQL.to_owned(),
+            dashboard_sql(&to_month),
         ),
         (
             "Regional roll-up",
             format!("/regions/{REGION}/{YEAR}"),
             &reviewer,
-            format!("{REGION_SQL};\n{}", opportunities_sql(Some(REGION))),
+            format!(
+                "{};\n{}",
+                region_sql(&to_month),
+                opportunities_sql(Some(REGION), &to_month)
+            ),
         ),
         (
             "National roll-up",
             format!("/national/{YEAR}"),
             &analyst,
-            format!("{NATIONAL_SQL};\n{}", opportunities_sql(None)),
+            format!(
+                "{};\n{}",
+                national_sql(&to_month),
+                opportunities_sql(None, &to_month)
+            ),
         ),
     ];
     for (name, path, cookie, sql) in pages {
@@ -409,84 +419,78 @@ fn reset_peak_memory() {
 // The SQL behind each page, as its handler runs it (without row-level security: the bare
 // cost of the figures). Keep in step with src/plans/dashboard.rs and src/rollups/figures.rs.
 
-const DASHBOARD_SQL: &str = "
-select m.month, sum(m.planned_pence)::bigint, sum(m.actual_pence)::bigint
-from workstream_month m
-join workstream w on w.workstream_id = m.workstream_id and w.icb_id = m.icb_id
-join plan p on p.plan_id = w.plan_id
-where w.icb_id = (select icb_id from icb where ods_code = 'QE1')
-  and p.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-  and w.removed_at is null
-group by m.month order by m.month;
-select m.workstream_id, m.month, m.planned_pence, m.actual_pence
-from workstream_month m
-join workstream w on w.workstream_id = m.workstream_id and w.icb_id = m.icb_id
-join plan p on p.plan_id = w.plan_id
-where w.icb_id = (select icb_id from icb where ods_code = 'QE1')
-  and p.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-  and w.removed_at is null
-order by m.workstream_id, m.month";
+const YEAR_ID: &str =
+    "(select programme_year_id from programme_year where starts_on = '2025-04-01')";
 
-const REGION_SQL: &str = "
-select i.ods_code, f.*
-from icb i
-left join plan_figures f on f.icb_id = i.icb_id
-     and f.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-where i.region_id = (select region_id from region where ods_code = 'Y60')
-  and i.valid_from <= '2026-03-31' and (i.valid_to is null or i.valid_to >= '2025-04-01')
-order by i.name;
-select i.ods_code, i.name, p.submitted_at
-from plan p join icb i on i.icb_id = p.icb_id
-where i.region_id = (select region_id from region where ods_code = 'Y60')
-  and p.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-  and p.status = 'submitted'
-order by p.submitted_at nulls first, i.name;
-select i.ods_code, o.number, w.rag
-from workstream w
-join plan p on p.plan_id = w.plan_id and p.icb_id = w.icb_id
-join icb i on i.icb_id = w.icb_id
-join opportunity o on o.opportunity_id = w.opportunity_id
-where i.region_id = (select region_id from region where ods_code = 'Y60')
-  and p.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-  and w.removed_at is null";
+/// The dashboard's queries, "to date" running to `to_month`.
+fn dashboard_sql(to_month: &str) -> String {
+    format!(
+        "select f.* from plan_figures('{to_month}') f
+         where f.icb_id = (select icb_id from icb where ods_code = 'QE1') and f.programme_year_id = {YEAR_ID};
+         select f.* from workstream_figures('{to_month}') f
+         where f.icb_id = (select icb_id from icb where ods_code = 'QE1') and f.programme_year_id = {YEAR_ID};
+         select month, sum(planned_pence)::bigint, sum(actual_pence)::bigint
+         from workstream_month_figures
+         where icb_id = (select icb_id from icb where ods_code = 'QE1') and programme_year_id = {YEAR_ID}
+         group by month order by month"
+    )
+}
 
-const NATIONAL_SQL: &str = "
-select r.ods_code, count(i.icb_id), count(*) filter (where f.status = 'agreed'),
-       sum(f.annual_target_pence), sum(f.target_to_date_pence), sum(f.actual_to_date_pence)
-from region r
-join icb i on i.region_id = r.region_id
-     and i.valid_from <= '2026-03-31' and (i.valid_to is null or i.valid_to >= '2025-04-01')
-left join plan_figures f on f.icb_id = i.icb_id
-     and f.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-group by grouping sets ((r.region_id, r.ods_code, r.name), ())";
+/// The regional roll-up's queries.
+fn region_sql(to_month: &str) -> String {
+    format!(
+        "select i.ods_code, f.*
+         from icb i
+         left join plan_figures('{to_month}') f on f.icb_id = i.icb_id and f.programme_year_id = {YEAR_ID}
+         where i.region_id = (select region_id from region where ods_code = 'Y60')
+           and ((i.valid_from <= '2026-03-31' and (i.valid_to is null or i.valid_to >= '2025-04-01'))
+                or f.plan_id is not null)
+         order by i.name;
+         select i.ods_code, i.name, p.submitted_at
+         from plan p join icb i on i.icb_id = p.icb_id
+         where i.region_id = (select region_id from region where ods_code = 'Y60')
+           and p.programme_year_id = {YEAR_ID} and p.status = 'submitted'
+         order by p.submitted_at nulls first, i.name;
+         select i.ods_code, o.number, w.rag
+         from workstream w
+         join plan p on p.plan_id = w.plan_id and p.icb_id = w.icb_id
+         join icb i on i.icb_id = w.icb_id
+         join opportunity o on o.opportunity_id = w.opportunity_id
+         where i.region_id = (select region_id from region where ods_code = 'Y60')
+           and p.programme_year_id = {YEAR_ID} and w.removed_at is null"
+    )
+}
+
+/// The national roll-up's ICB rows (summed by region in Rust).
+fn national_sql(to_month: &str) -> String {
+    format!(
+        "select i.ods_code, r.ods_code, f.*
+         from icb i
+         join region r on r.region_id = i.region_id
+         left join plan_figures('{to_month}') f on f.icb_id = i.icb_id and f.programme_year_id = {YEAR_ID}
+         where (i.valid_from <= '2026-03-31' and (i.valid_to is null or i.valid_to >= '2025-04-01'))
+               or f.plan_id is not null
+         order by r.name, i.name"
+    )
+}
 
 /// The opportunity table's query, for one region or (`None`) the nation.
-fn opportunities_sql(region: Option<&str>) -> String {
+fn opportunities_sql(region: Option<&str>, to_month: &str) -> String {
     let region_filter = region.map_or_else(String::new, |code| {
         format!("and i.region_id = (select region_id from region where ods_code = '{code}')")
     });
     format!(
-        "with latest as materialized (
-             select f.plan_id, f.latest_month from plan_figures f join icb i on i.icb_id = f.icb_id
-             where f.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
-               {region_filter}
-         ),
-         chosen as (
-             select w.workstream_id, w.icb_id, w.opportunity_id, w.annual_target_pence, w.rag, l.latest_month
-             from workstream w join latest l on l.plan_id = w.plan_id
-             where w.removed_at is null and w.opportunity_id is not null
+        "with chosen as (
+             select f.*, w.rag from workstream_figures('{to_month}') f
+             join workstream w on w.workstream_id = f.workstream_id and w.icb_id = f.icb_id
+             join icb i on i.icb_id = f.icb_id
+             where f.programme_year_id = {YEAR_ID} and f.opportunity_id is not null {region_filter}
          )
-         select o.number, count(c.workstream_id), sum(c.annual_target_pence), sum(m.target_to_date), sum(m.actual_to_date)
+         select o.number, count(c.workstream_id) filter (where not c.removed),
+                sum(c.annual_target_pence), sum(c.target_to_date_pence), sum(c.actual_to_date_pence)
          from opportunity o
          left join chosen c on c.opportunity_id = o.opportunity_id
-         left join lateral (
-             select sum(wm.planned_pence) filter (where wm.month <= c.latest_month) as target_to_date,
-                    sum(wm.actual_pence) as actual_to_date
-             from workstream_month wm
-             where wm.workstream_id = c.workstream_id and wm.icb_id = c.icb_id
-               and wm.month >= '2025-04-01' and wm.month < '2026-04-01'
-         ) m on true
-         where o.programme_year_id = (select programme_year_id from programme_year where starts_on = '2025-04-01')
+         where o.programme_year_id = {YEAR_ID}
          group by o.opportunity_id order by o.number"
     )
 }
@@ -501,5 +505,4 @@ join programme_year y on y.programme_year_id = p.programme_year_id
 join icb i on i.icb_id = w.icb_id
 join region r on r.region_id = i.region_id
 left join opportunity o on o.opportunity_id = w.opportunity_id
-where w.removed_at is null
 order by y.starts_on, r.name, i.name, w.workstream_id, m.month";

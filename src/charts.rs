@@ -458,7 +458,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{FinancialYear, MonthFigures, cumulative, even_split};
+    use crate::domain::{FinancialYear, Month, MonthFigures, cumulative, even_split};
 
     /// Checks that tags nest and close properly, returning the element names in order.
     /// Enough to catch a missing `/>` or `</g>`; not a full XML parser.
@@ -531,7 +531,7 @@ mod tests {
                 actual: (i < 4).then_some(Pence(9_000_000)),
             })
             .collect();
-        cumulative(year(), &months)
+        cumulative(year(), &months, Month::new(2025, 7))
     }
 
     #[test]
@@ -620,7 +620,7 @@ mod tests {
 
     #[test]
     fn handles_all_zero_and_empty_charts() {
-        let zero = cumulative(year(), &[]);
+        let zero = cumulative(year(), &[], None);
         let svg = cumulative_chart(&zero, "t", "d", "c");
         assert_well_formed(&svg);
         assert_csp_safe(&svg);
@@ -647,12 +647,17 @@ mod tests {
                 actual: None,
             },
         ];
-        let svg = cumulative_chart(&cumulative(year(), &months), "t", "d", "c");
+        let svg = cumulative_chart(
+            &cumulative(year(), &months, Month::new(2025, 4)),
+            "t",
+            "d",
+            "c",
+        );
         assert_well_formed(&svg);
         assert_csp_safe(&svg);
         assert_eq!(y_labels(&svg), ["-£500", "£0", "£500", "£1k"]);
 
-        let all_negative: Vec<_> = cumulative(year(), &[])
+        let all_negative: Vec<_> = cumulative(year(), &[], None)
             .into_iter()
             .map(|p| CumulativePoint {
                 actual: Some(Pence(-1_234_500)),
@@ -666,7 +671,7 @@ mod tests {
 
     #[test]
     fn handles_the_extremes() {
-        let extreme: Vec<_> = cumulative(year(), &[])
+        let extreme: Vec<_> = cumulative(year(), &[], None)
             .into_iter()
             .map(|p| CumulativePoint {
                 planned: Pence(i64::MAX),

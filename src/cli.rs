@@ -1,5 +1,5 @@
 //! The command line: `medopt serve` (the default), `medopt migrate`, `medopt demo`, `medopt
-//! user …` (add, set-password, reset-two-step) and `medopt dev-db …`.
+//! check`, `medopt user …` (add, set-password, reset-two-step) and `medopt dev-db …`.
 
 use std::process::ExitCode;
 
@@ -38,6 +38,10 @@ pub enum Command {
     /// and make one demo account per role, printing their passwords. Running it again changes no data
     /// and resets the demo accounts' passwords. Never overwrites real plans.
     Demo,
+    /// List stored figures that break a rule (phasing that does not add up to its target,
+    /// negative phasing that is not a cost pressure, months outside the plan's year, actual
+    /// savings for months the ICB did not exist in). Changes nothing; exits 1 if there are any.
+    Check,
     /// Manage user accounts (for operators and scripts).
     #[command(subcommand)]
     User(UserCommand),
@@ -102,6 +106,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => migrate(cli.config).await,
         Command::Demo => demo(cli.config).await,
+        Command::Check => check(cli.config).await,
         Command::DevDb(command) => dev_db(command, cli.config).await,
         Command::User(command) => user(command, cli.config).await,
     };
@@ -194,6 +199,30 @@ async fn user(command: UserCommand, config: Config) -> anyhow::Result<()> {
 async fn migrate(config: Config) -> anyhow::Result<()> {
     let db = Database::open(&config).await?;
     let result = prepare(&db).await;
+    db.shutdown().await;
+    result
+}
+
+async fn check(config: Config) -> anyhow::Result<()> {
+    let db = Database::open(&config).await?;
+    let result = async {
+        prepare(&db).await?;
+        let problems = crate::figures::check::problems(&db.pool).await?;
+        for p in &problems {
+            println!(
+                "{}\t{}\t{}\tworkstream {}\t{}",
+                p.problem, p.ods_code, p.year, p.workstream_id, p.detail
+            );
+        }
+        anyhow::ensure!(
+            problems.is_empty(),
+            "{} stored row(s) break a rule on figures (listed above)",
+            problems.len()
+        );
+        println!("No stored figures break a rule.");
+        Ok(())
+    }
+    .await;
     db.shutdown().await;
     result
 }

@@ -21,6 +21,7 @@ pub mod devdb;
 pub mod domain;
 pub mod error;
 pub mod exports;
+pub mod figures;
 pub mod forms;
 pub mod health;
 pub mod home;

@@ -24,6 +24,7 @@
 
 pub mod breadcrumbs;
 mod changes;
+mod checks;
 mod choices;
 pub mod context;
 pub mod dashboard;

@@ -5,8 +5,12 @@
 //! successor, a split one predecessor recorded against each successor.
 //!
 //! Nothing moves: plans stay with the ICB that recorded them, so a year before a change shows
-//! the old ICBs and a year after it the new ones. Rows changed here get `edited_at`, so
-//! reloading the reference data leaves them be.
+//! the old ICBs and a year after it the new ones; a year the change falls in counts the
+//! predecessors up to the day before it and the successors from that day. A change that would
+//! leave recorded figures outside a predecessor's lifetime is refused ([`figures_kept`]).
+//! Rows changed here get `edited_at`, so reloading the reference data leaves them be.
+
+mod figures_kept;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -359,6 +363,13 @@ async fn record_succession(
                     format!("{} had already closed before that date", p.name),
                 );
             }
+        }
+    }
+    if let (Some(effective), true) = (effective, errors.is_empty()) {
+        let ids: Vec<i32> = predecessors.iter().map(|p| p.icb_id).collect();
+        let problems = figures_kept::problems(&mut tx, &ids, effective).await?;
+        if !problems.is_empty() {
+            errors.add("effective_from", problems.join(". "));
         }
     }
     let (Some(successor), Some(effective), true) = (successor, effective, errors.is_empty()) else {

@@ -19,7 +19,7 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use super::{CurrentUser, Role};
 use crate::AppState;
 use crate::audit::{self, AuditEvent};
-use crate::domain::OdsCode;
+use crate::domain::{Lifetime, OdsCode};
 use crate::error::{AppError, AppResult};
 
 /// A request's transaction, scoped.
@@ -64,35 +64,56 @@ impl CurrentUser {
 /// (`medopt.read_icbs`), whose plan content they may write (`medopt.write_icbs`: an ICB
 /// editor's own ICB) and whose plans they may review (`medopt.review_icbs`: a reviewer's
 /// region). Row-level security reads them; a reviewer's scope writes no ICB content at all.
+///
+/// Whoever reads an ICB may also read the ICBs it succeeded (merged or split into it, at any
+/// date, followed back through `icb_succession`): their plans are its history, and its figures
+/// are restated on today's organisations from them. Writing stays with the ICB itself.
 pub async fn begin(state: &AppState, scope: &Scope) -> sqlx::Result<Tx> {
     let mut tx = state.db().begin().await?;
-    let (read, write, review) = match scope {
-        Scope::Nothing => (String::new(), String::new(), String::new()),
+    let (own, region, national, write): (Vec<i32>, Option<i16>, bool, String) = match scope {
+        Scope::Nothing => (Vec::new(), None, false, String::new()),
         Scope::Icb { icb_id, can_edit } => {
-            let id = icb_id.to_string();
-            let write = if *can_edit { id.clone() } else { String::new() };
-            (id, write, String::new())
+            let write = if *can_edit {
+                icb_id.to_string()
+            } else {
+                String::new()
+            };
+            (vec![*icb_id], None, false, write)
         }
-        Scope::Region { region_id } => {
-            let ids = sqlx::query_scalar!(
-                r#"select coalesce(string_agg(icb_id::text, ','), '') as "ids!" from icb where region_id = $1"#,
-                region_id
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            (ids.clone(), String::new(), ids)
-        }
-        Scope::National => ("*".into(), String::new(), String::new()),
+        Scope::Region { region_id } => (Vec::new(), Some(*region_id), false, String::new()),
+        Scope::National => (Vec::new(), None, true, String::new()),
     };
-    // One round trip: the role switch and the three settings together.
+    // One round trip: the ICBs in scope and their predecessors, the role switch and the three
+    // settings together.
     sqlx::query!(
-        r#"select set_config('role', 'medopt_app', true) as "role!",
-                  set_config('medopt.read_icbs', $1, true) as "read_icbs!",
-                  set_config('medopt.write_icbs', $2, true) as "write_icbs!",
-                  set_config('medopt.review_icbs', $3, true) as "review_icbs!""#,
-        read,
-        write,
-        review
+        r#"
+        with recursive own (icb_id) as (
+            select unnest($1::integer[])
+            union all
+            select icb_id from icb where region_id = $2
+        ),
+        earlier (icb_id) as (
+            select icb_id from own
+            union
+            select s.predecessor_icb_id
+            from icb_succession s join earlier e on s.successor_icb_id = e.icb_id
+        )
+        select set_config('role', 'medopt_app', true) as "role!",
+               set_config('medopt.read_icbs',
+                          case when $3 then '*'
+                               else (select coalesce(string_agg(icb_id::text, ',' order by icb_id), '')
+                                     from earlier) end,
+                          true) as "read_icbs!",
+               set_config('medopt.write_icbs', $4, true) as "write_icbs!",
+               set_config('medopt.review_icbs',
+                          (select coalesce(string_agg(icb_id::text, ',' order by icb_id), '')
+                           from icb where region_id = $2),
+                          true) as "review_icbs!"
+        "#,
+        &own,
+        region,
+        national,
+        write
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -106,6 +127,7 @@ pub struct IcbAccess {
     ods_code: String,
     name: String,
     region_id: i16,
+    lifetime: Lifetime,
     can_edit: bool,
     can_review: bool,
 }
@@ -122,7 +144,7 @@ impl IcbAccess {
             return Err(deny(state, user, "icb", ods_code).await);
         };
         let icb = sqlx::query!(
-            "select icb_id, ods_code, name, region_id from icb where ods_code = $1",
+            "select icb_id, ods_code, name, region_id, valid_from, valid_to from icb where ods_code = $1",
             code.as_str()
         )
         .fetch_optional(conn)
@@ -139,6 +161,10 @@ impl IcbAccess {
                 ods_code: icb.ods_code,
                 name: icb.name,
                 region_id: icb.region_id,
+                lifetime: Lifetime {
+                    valid_from: icb.valid_from,
+                    valid_to: icb.valid_to,
+                },
                 can_edit,
                 can_review,
             })
@@ -167,6 +193,11 @@ impl IcbAccess {
     /// Its region.
     pub fn region_id(&self) -> i16 {
         self.region_id
+    }
+
+    /// When it existed: the months it answers for.
+    pub fn lifetime(&self) -> Lifetime {
+        self.lifetime
     }
 
     /// Whether the caller may change this ICB's plan.

@@ -12,8 +12,9 @@ use sqlx::PgConnection;
 
 use super::csv_stream::{Cell, CsvSink};
 use super::filters::Filters;
-use crate::domain::{FinancialYear, Pence, PlanTotals};
+use crate::domain::{FinancialYear, Month, Pence, PlanTotals};
 use crate::icbs::PlanStatus;
+use crate::plan_sums;
 use crate::plans::workstreams::Rag;
 
 /// A documented column.
@@ -141,7 +142,7 @@ fn rag_text(rag: Option<Rag>) -> Option<&'static str> {
 pub const PLANS: Dataset = Dataset {
     slug: "plans",
     title: "Plans",
-    description: "One row per ICB and programme year, for every ICB that existed in the year: its plan's status, choices and headline figures. \"To date\" runs from April to the ICB's latest month with any actual saving reported. With an opportunity filter, only the plans that chose it.",
+    description: "One row per ICB and programme year, for every ICB that existed in the year (or has a plan for it): its plan's status, choices and headline figures. \"To date\" runs from April to the reporting month (reporting_month: the latest month whose figures are due, a month being due by the end of the next), the same month for every ICB. Only the months the ICB existed in count: after a merger the predecessors count up to the day before it and the successor from that day. A removed workstream's reported savings still count. With an opportunity filter, only the plans that chose it.",
     admin_only: false,
     filters: COMMON_FILTERS,
     columns: &[
@@ -178,42 +179,42 @@ pub const PLANS: Dataset = Dataset {
         col(
             "annual_target_gbp",
             "money (pounds)",
-            "Sum of the workstreams' annual savings targets",
+            "Sum of the workstreams' annual savings targets, for the months the ICB existed in (a workstream's phasing of those months when it does not count for the whole year)",
         ),
         col(
             "planned_total_gbp",
             "money (pounds)",
-            "Sum of the monthly phasing over the year",
+            "Sum of the monthly phasing over the months that count",
         ),
         col(
             "target_to_date_gbp",
             "money (pounds)",
-            "Phased target from April to the latest reported month",
+            "Phased target from April to the reporting month",
         ),
         col(
             "actual_to_date_gbp",
             "money (pounds)",
-            "Actual savings reported",
+            "Actual savings reported from April to the reporting month",
         ),
         col(
             "variance_to_date_gbp",
             "money (pounds)",
-            "actual_to_date_gbp minus target_to_date_gbp (negative is behind plan)",
+            "actual_to_date_gbp minus reported_target_to_date_gbp, the target of the months reported (negative is behind plan)",
         ),
         col(
             "percent_of_target_to_date",
             "integer",
-            "Actual to date as a whole percentage of the target to date; empty when that target is zero",
+            "Actual to date as a whole percentage of the target of the months reported (reported_target_to_date_gbp); empty when that is zero",
         ),
         col(
             "forecast_outturn_gbp",
             "money (pounds)",
-            "Actual to date plus the phased target of the months not yet reported",
+            "Actual to date plus the phased target of the months after the reporting month; a due month not reported adds nothing, so a finished year's forecast is its actual outturn",
         ),
         col(
             "latest_month_reported",
             "date",
-            "First day of the latest month with an actual saving; empty if none",
+            "First day of the latest month up to the reporting month with an actual saving; empty if none",
         ),
         col(
             "workstreams_red",
@@ -235,6 +236,56 @@ pub const PLANS: Dataset = Dataset {
             "integer",
             "Workstreams with no RAG status yet",
         ),
+        col(
+            "successor_icb_code",
+            "text",
+            "For an ICB that has closed: the ODS codes of the ICBs that succeeded it, separated by semicolons (several after a split); empty otherwise",
+        ),
+        col(
+            "reporting_month",
+            "date",
+            "First day of the month \"to date\" runs to: the reporting month, or the ICB's last month if it closed before; empty when no month of the year is due",
+        ),
+        col(
+            "workstreams_due",
+            "integer",
+            "Workstreams that count in the reporting month",
+        ),
+        col(
+            "workstreams_reported",
+            "integer",
+            "Of those, the workstreams with an actual saving reported for the reporting month",
+        ),
+        col(
+            "reported_target_to_date_gbp",
+            "money (pounds)",
+            "The part of target_to_date_gbp whose months have an actual reported",
+        ),
+        col(
+            "not_reported_target_to_date_gbp",
+            "money (pounds)",
+            "The part of target_to_date_gbp whose months have no actual reported yet (not counted as delivered, nor as missed)",
+        ),
+        col(
+            "pct_of_annual_target",
+            "integer",
+            "Actual to date as a whole percentage of annual_target_gbp; empty when that is zero",
+        ),
+        col(
+            "forecast_vs_annual_target_gbp",
+            "money (pounds)",
+            "forecast_outturn_gbp minus annual_target_gbp (negative is short of the target)",
+        ),
+        col(
+            "run_rate_forecast_gbp",
+            "money (pounds)",
+            "Actual to date divided by the months to the reporting month, times the months of the year the ICB existed in; empty before any month is due",
+        ),
+        col(
+            "months_overdue",
+            "integer",
+            "Due months (to the reporting month) in which at least one workstream has not reported",
+        ),
     ],
 };
 
@@ -247,18 +298,24 @@ async fn plans(
         r#"
         select y.starts_on, r.ods_code as region_code, r.name as region_name,
                i.ods_code as icb_code, i.name as icb_name,
+               (select string_agg(n.ods_code, ';' order by n.ods_code)
+                from icb_succession s join icb n on n.icb_id = s.successor_icb_id
+                where s.predecessor_icb_id = i.icb_id) as successors,
                f.status as "status?: PlanStatus", f.submitted_at, f.reviewed_at,
-               f.national_chosen as "national_chosen?", f.local_priorities as "local_priorities?",
-               f.annual_target_pence as "annual_target?", f.planned_total_pence as "planned_total?",
-               f.target_to_date_pence as "target_to_date?", f.actual_to_date_pence as "actual_to_date?",
-               f.latest_month, f.rag_red as "red?", f.rag_amber as "amber?", f.rag_green as "green?",
-               f.rag_not_set as "not_set?"
+               f.national_chosen, f.local_priorities,
+               f.annual_target_pence, f.planned_total_pence, f.target_to_date_pence,
+               f.reported_target_to_date_pence, f.actual_to_date_pence, f.planned_after_pence,
+               f.months_in_year, f.months_to_date, f.workstreams_due, f.workstreams_reported,
+               f.latest_month, f.reporting_month, f.months_overdue,
+               f.rag_red, f.rag_amber, f.rag_green, f.rag_not_set
         from programme_year y
-        join icb i on i.valid_from < (y.starts_on + interval '1 year')::date
-                  and (i.valid_to is null or i.valid_to >= y.starts_on)
+        join icb i on true
         join region r on r.region_id = i.region_id
-        left join plan_figures f on f.icb_id = i.icb_id and f.programme_year_id = y.programme_year_id
-        where ($1::integer[] is null or i.icb_id = any($1))
+        left join plan_figures($6) f on f.icb_id = i.icb_id and f.programme_year_id = y.programme_year_id
+        where ((i.valid_from < (y.starts_on + interval '1 year')::date
+                and (i.valid_to is null or i.valid_to >= y.starts_on))
+               or f.plan_id is not null)
+          and ($1::integer[] is null or i.icb_id = any($1))
           and ($2::smallint is null or y.programme_year_id = $2)
           and ($3::smallint is null or i.region_id = $3)
           and ($4::integer is null or i.icb_id = $4)
@@ -272,17 +329,13 @@ async fn plans(
         f.programme_year_id,
         f.region_id,
         f.icb_id,
-        f.opportunity
+        f.opportunity,
+        f.to_month() as Month
     )
     .fetch(&mut *conn);
     while let Some(r) = rows.try_next().await? {
         let planned = r.status.is_some();
-        let totals = PlanTotals {
-            annual_target: Pence(r.annual_target.unwrap_or(0)),
-            planned_total: Pence(r.planned_total.unwrap_or(0)),
-            target_to_date: Pence(r.target_to_date.unwrap_or(0)),
-            actual_to_date: Pence(r.actual_to_date.unwrap_or(0)),
-        };
+        let totals = PlanTotals::from_sums(plan_sums!(r));
         let money = |p: Pence| if planned { Cell::Money(p) } else { Cell::Empty };
         let count = |n: Option<i32>| Cell::int(n.map(i64::from));
         sink.row(&[
@@ -304,10 +357,24 @@ async fn plans(
             Cell::int(totals.percent_of_target()),
             money(totals.forecast_outturn()),
             Cell::date(r.latest_month),
-            count(r.red),
-            count(r.amber),
-            count(r.green),
-            count(r.not_set),
+            count(r.rag_red),
+            count(r.rag_amber),
+            count(r.rag_green),
+            count(r.rag_not_set),
+            Cell::text(r.successors.as_deref()),
+            Cell::date(r.reporting_month),
+            count(r.workstreams_due),
+            count(r.workstreams_reported),
+            money(totals.reported_target_to_date),
+            money(totals.not_reported_target()),
+            Cell::int(totals.percent_of_annual_target()),
+            money(totals.forecast_vs_annual_target()),
+            if planned {
+                Cell::money(totals.run_rate_forecast.map(|p| p.0))
+            } else {
+                Cell::Empty
+            },
+            count(r.months_overdue),
         ])
         .await?;
     }
@@ -317,7 +384,7 @@ async fn plans(
 pub const WORKSTREAMS: Dataset = Dataset {
     slug: "workstreams",
     title: "Workstreams",
-    description: "One row per workstream (a chosen national opportunity or a local priority) of every plan, with its target, savings so far and latest update. Removed workstreams are left out.",
+    description: "One row per workstream (a chosen national opportunity or a local priority) of every plan, with its target, savings to the reporting month and latest update. Removed workstreams are included (removed_on is set): the savings they reported before removal still count in every total.",
     admin_only: false,
     filters: COMMON_FILTERS,
     columns: &[
@@ -369,17 +436,17 @@ pub const WORKSTREAMS: Dataset = Dataset {
         col(
             "annual_target_gbp",
             "money (pounds)",
-            "Annual savings target",
+            "Annual savings target, for the months that count (as in the plans dataset, whose annual_target_gbp is the sum of these)",
         ),
         col(
             "planned_total_gbp",
             "money (pounds)",
-            "Sum of the monthly phasing",
+            "Sum of the monthly phasing over the months that count",
         ),
         col(
             "actual_to_date_gbp",
             "money (pounds)",
-            "Actual savings reported",
+            "Actual savings reported from April to the reporting month",
         ),
         col(
             "latest_update_at",
@@ -387,6 +454,51 @@ pub const WORKSTREAMS: Dataset = Dataset {
             "When the latest RAG update was written (UTC)",
         ),
         col("latest_update", "text", "The latest RAG update's narrative"),
+        col(
+            "removed_on",
+            "date",
+            "The day the workstream was removed from the plan (UTC); empty while it is in the plan. Only the months it reported an actual for count after removal",
+        ),
+        col(
+            "cost_pressure",
+            "boolean",
+            "A planned spending increase: the only kind of workstream with a negative target",
+        ),
+        col(
+            "successor_icb_code",
+            "text",
+            "For an ICB that has closed: the ODS codes of its successors, separated by semicolons; empty otherwise",
+        ),
+        col(
+            "reporting_month",
+            "date",
+            "First day of the month \"to date\" runs to (see the plans dataset)",
+        ),
+        col(
+            "target_to_date_gbp",
+            "money (pounds)",
+            "Phased target from April to the reporting month",
+        ),
+        col(
+            "reported_for_reporting_month",
+            "boolean",
+            "An actual saving is reported for the reporting month; empty when the workstream does not count in that month",
+        ),
+        col(
+            "months_not_reported",
+            "integer",
+            "Due months (to the reporting month) with no actual saving reported",
+        ),
+        col(
+            "pct_of_annual_target",
+            "integer",
+            "Actual to date as a whole percentage of annual_target_gbp; empty when that is zero",
+        ),
+        col(
+            "forecast_outturn_gbp",
+            "money (pounds)",
+            "Actual to date plus the phased target of the months after the reporting month",
+        ),
     ],
 };
 
@@ -398,29 +510,33 @@ async fn workstreams(
     let mut rows = sqlx::query!(
         r#"
         select y.starts_on, r.ods_code as region_code, i.ods_code as icb_code, i.name as icb_name,
+               (select string_agg(n.ods_code, ';' order by n.ods_code)
+                from icb_succession s join icb n on n.icb_id = s.successor_icb_id
+                where s.predecessor_icb_id = i.icb_id) as successors,
                p.status as "status: PlanStatus", w.workstream_id, o.number as "number?",
                coalesce(w.title, o.title) as title, coalesce(o.efficiency_focus, false) as "efficiency_focus!",
                w.lead_name, array_to_string(w.objectives, '; ') as "objectives!", w.rag as "rag: Rag",
-               w.annual_target_pence,
-               coalesce(m.planned, 0)::bigint as "planned!", coalesce(m.actual, 0)::bigint as "actual!",
+               (w.removed_at at time zone 'UTC')::date as removed_on, w.cost_pressure,
+               wf.annual_target_pence, wf.planned_total_pence, wf.target_to_date_pence,
+               wf.reported_target_to_date_pence, wf.actual_to_date_pence, wf.planned_after_pence,
+               wf.months_in_year, wf.months_to_date,
+               wf.due_in_reporting_month::integer as workstreams_due,
+               wf.reported_in_reporting_month::integer as workstreams_reported,
+               wf.reporting_month, wf.months_not_reported,
                u.created_at as "update_at?", u.narrative as "update?"
         from workstream w
         join plan p on p.plan_id = w.plan_id and p.icb_id = w.icb_id
         join programme_year y on y.programme_year_id = p.programme_year_id
         join icb i on i.icb_id = w.icb_id
         join region r on r.region_id = i.region_id
+        join workstream_figures($6) wf on wf.workstream_id = w.workstream_id and wf.icb_id = w.icb_id
         left join opportunity o on o.opportunity_id = w.opportunity_id
-        left join lateral (
-            select sum(planned_pence) as planned, sum(actual_pence) as actual
-            from workstream_month where workstream_id = w.workstream_id and icb_id = w.icb_id
-        ) m on true
         left join lateral (
             select created_at, narrative from workstream_update
             where workstream_id = w.workstream_id and icb_id = w.icb_id
             order by created_at desc, workstream_update_id desc limit 1
         ) u on true
-        where w.removed_at is null
-          and ($1::integer[] is null or i.icb_id = any($1))
+        where ($1::integer[] is null or i.icb_id = any($1))
           and ($2::smallint is null or y.programme_year_id = $2)
           and ($3::smallint is null or i.region_id = $3)
           and ($4::integer is null or i.icb_id = $4)
@@ -431,10 +547,13 @@ async fn workstreams(
         f.programme_year_id,
         f.region_id,
         f.icb_id,
-        f.opportunity
+        f.opportunity,
+        f.to_month() as Month
     )
     .fetch(&mut *conn);
     while let Some(r) = rows.try_next().await? {
+        let totals = PlanTotals::from_sums(plan_sums!(r));
+        let due = r.workstreams_due.unwrap_or(0) > 0;
         sink.row(&[
             Cell::Text(&year_label(r.starts_on)),
             Cell::Text(&r.region_code),
@@ -453,11 +572,24 @@ async fn workstreams(
             Cell::Text(&r.lead_name),
             Cell::Text(&r.objectives),
             Cell::text(rag_text(r.rag)),
-            Cell::Money(Pence(r.annual_target_pence)),
-            Cell::Money(Pence(r.planned)),
-            Cell::Money(Pence(r.actual)),
+            Cell::Money(totals.annual_target),
+            Cell::Money(totals.planned_total),
+            Cell::Money(totals.actual_to_date),
             Cell::timestamp(r.update_at),
             Cell::text(r.update.as_deref()),
+            Cell::date(r.removed_on),
+            Cell::Bool(r.cost_pressure),
+            Cell::text(r.successors.as_deref()),
+            Cell::date(r.reporting_month),
+            Cell::Money(totals.target_to_date),
+            if due {
+                Cell::Bool(totals.workstreams_reported > 0)
+            } else {
+                Cell::Empty
+            },
+            Cell::int(r.months_not_reported.map(i64::from)),
+            Cell::int(totals.percent_of_annual_target()),
+            Cell::Money(totals.forecast_outturn()),
         ])
         .await?;
     }
@@ -467,7 +599,7 @@ async fn workstreams(
 pub const MONTHLY_SAVINGS: Dataset = Dataset {
     slug: "monthly-savings",
     title: "Monthly savings",
-    description: "Long format: one row per workstream and month, with the phased target and the actual saving (empty until reported). Removed workstreams are left out.",
+    description: "Long format: one row per workstream and month stored, with the phased target and the actual saving (empty until reported). Removed workstreams are included; counts_in_figures says whether the month counts in the figures (the ICB existed in it, and the workstream is in the plan or reported the month before it was removed), so the rows that count add up to the plans and workstreams datasets.",
     admin_only: false,
     filters: COMMON_FILTERS,
     columns: &[
@@ -501,6 +633,21 @@ pub const MONTHLY_SAVINGS: Dataset = Dataset {
             "money (pounds)",
             "Actual saving reported for the month; empty if not reported",
         ),
+        col(
+            "counts_in_figures",
+            "boolean",
+            "The month counts in every figure and total (see the dataset's description)",
+        ),
+        col(
+            "removed_on",
+            "date",
+            "The day the workstream was removed from the plan (UTC); empty while it is in the plan",
+        ),
+        col(
+            "successor_icb_code",
+            "text",
+            "For an ICB that has closed: the ODS codes of its successors, separated by semicolons; empty otherwise",
+        ),
     ],
 };
 
@@ -513,7 +660,14 @@ async fn monthly_savings(
         r#"
         select y.starts_on, r.ods_code as region_code, i.ods_code as icb_code, i.name as icb_name,
                w.workstream_id, o.number as "number?", coalesce(w.title, o.title) as title,
-               m.month, m.planned_pence, m.actual_pence
+               m.month, m.planned_pence, m.actual_pence,
+               exists (select 1 from workstream_month_figures c
+                       where c.workstream_id = m.workstream_id and c.icb_id = m.icb_id
+                         and c.month = m.month) as "counts!",
+               (w.removed_at at time zone 'UTC')::date as removed_on,
+               (select string_agg(n.ods_code, ';' order by n.ods_code)
+                from icb_succession s join icb n on n.icb_id = s.successor_icb_id
+                where s.predecessor_icb_id = i.icb_id) as successors
         from workstream_month m
         join workstream w on w.workstream_id = m.workstream_id and w.icb_id = m.icb_id
         join plan p on p.plan_id = w.plan_id and p.icb_id = w.icb_id
@@ -521,8 +675,7 @@ async fn monthly_savings(
         join icb i on i.icb_id = w.icb_id
         join region r on r.region_id = i.region_id
         left join opportunity o on o.opportunity_id = w.opportunity_id
-        where w.removed_at is null
-          and ($1::integer[] is null or i.icb_id = any($1))
+        where ($1::integer[] is null or i.icb_id = any($1))
           and ($2::smallint is null or y.programme_year_id = $2)
           and ($3::smallint is null or i.region_id = $3)
           and ($4::integer is null or i.icb_id = $4)
@@ -548,6 +701,9 @@ async fn monthly_savings(
             Cell::Date(r.month),
             Cell::Money(Pence(r.planned_pence)),
             Cell::money(r.actual_pence),
+            Cell::Bool(r.counts),
+            Cell::date(r.removed_on),
+            Cell::text(r.successors.as_deref()),
         ])
         .await?;
     }
@@ -602,6 +758,11 @@ pub const MEASURE_VALUES: Dataset = Dataset {
         ),
         col("month", "date", "First day of the month of the value"),
         col("value", "decimal", "The value recorded for the month"),
+        col(
+            "successor_icb_code",
+            "text",
+            "For an ICB that has closed: the ODS codes of its successors, separated by semicolons; empty otherwise",
+        ),
     ],
 };
 
@@ -616,7 +777,10 @@ async fn measure_values(
                w.workstream_id, o.number as "number?", coalesce(w.title, o.title) as title,
                ms.measure_id, ms.name, ms.unit, ms.direction::text as "direction!",
                ms.baseline_value, ms.baseline_month, ms.target_value, ms.target_month,
-               v.month, v.value
+               v.month, v.value,
+               (select string_agg(n.ods_code, ';' order by n.ods_code)
+                from icb_succession s join icb n on n.icb_id = s.successor_icb_id
+                where s.predecessor_icb_id = i.icb_id) as successors
         from measure_value v
         join measure ms on ms.measure_id = v.measure_id and ms.icb_id = v.icb_id
         join workstream w on w.workstream_id = ms.workstream_id and w.icb_id = ms.icb_id
@@ -659,6 +823,7 @@ async fn measure_values(
             Cell::date(r.target_month),
             Cell::Date(r.month),
             Cell::Decimal(r.value),
+            Cell::text(r.successors.as_deref()),
         ])
         .await?;
     }

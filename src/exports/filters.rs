@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::auth::scope::{IcbAccess, RegionAccess, Scope};
-use crate::domain::FinancialYear;
+use crate::domain::{FinancialYear, Month, reporting_month};
 use crate::error::AppResult;
 use crate::forms::FieldErrors;
 use crate::plans::context::PlanYear;
@@ -60,6 +60,8 @@ pub struct Filters {
     pub opportunity: Option<i16>,
     /// The ICBs the caller may read; `None` for national roles (every ICB).
     pub scope_icbs: Option<Vec<i32>>,
+    /// "To date" runs to this month: the reporting month on the server's date.
+    pub reporting_month: Option<Month>,
 }
 
 impl Filters {
@@ -74,6 +76,7 @@ impl Filters {
         let mut errors = FieldErrors::default();
         let mut filters = Filters {
             scope_icbs: scope_icbs(conn, &user.scope()).await?,
+            reporting_month: Some(reporting_month(state.clock().today())),
             ..Filters::default()
         };
         let year = query.year.trim();
@@ -117,6 +120,12 @@ impl Filters {
         } else {
             Err(errors)
         })
+    }
+
+    /// The month "to date" runs to.
+    pub fn to_month(&self) -> Month {
+        self.reporting_month
+            .unwrap_or_else(|| reporting_month(chrono::Utc::now().date_naive()))
     }
 
     /// `2024-25`, `Y62`, … joined for a file name.

@@ -81,12 +81,18 @@ async fn reminders(
     let plans = sqlx::query!(
         r#"
         select i.icb_id, i.ods_code, i.name, i.region_id, f.latest_month
-        from plan_figures f
-        join icb i on i.icb_id = f.icb_id
-        join programme_year y on y.programme_year_id = f.programme_year_id
+        from plan p
+        join icb i on i.icb_id = p.icb_id
+        join programme_year y on y.programme_year_id = p.programme_year_id
+        -- the plan's live workstreams, and its latest month with an actual
+        cross join lateral (
+            select count(*) as workstreams, max(m.month) filter (where m.actual_pence is not null) as latest_month
+            from workstream w left join workstream_month m on m.workstream_id = w.workstream_id
+            where w.plan_id = p.plan_id and w.removed_at is null
+        ) f
         where y.starts_on = $1 and y.open_for_editing
           and i.valid_from <= $2 and (i.valid_to is null or i.valid_to >= $2)
-          and f.national_chosen + f.local_priorities > 0
+          and f.workstreams > 0
           and (f.latest_month is null or f.latest_month < $3)
         order by i.ods_code
         "#,

@@ -1,27 +1,34 @@
-//! `/icbs/{icb}/{year}`: the ICB's dashboard for a programme year. Headline figures come from
-//! one SQL aggregate of the plan's monthly rows, passed to the pure [`crate::domain::progress`];
-//! every workstream's row is measured over the same months, so the rows add up to the headline.
+//! `/icbs/{icb}/{year}`: the ICB's dashboard for a programme year. The headline figures and
+//! every workstream's row come from the one definition of the figures ([`crate::figures`]),
+//! "to date" running to the reporting month (or the `?as_at=` month chosen), so the rows add up
+//! to the headline and both agree with the roll-ups and the exports. `?view=restated` adds the
+//! figures restated on today's organisations (a merged ICB with its predecessors' plans).
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::extract::Query;
+use axum::http::StatusCode;
 use chrono::NaiveDate;
 
 use super::context::{IcbYear, PlanHeader};
 use super::month_report::due_link;
 use super::plan_page::MIN_NATIONAL_OPPORTUNITIES;
 use super::request::PlanView;
+use super::workstream::page::lifetime_note;
 use super::workstreams::{self, Workstream};
 use crate::auth::CurrentUser;
 use crate::charts;
-use crate::domain::{CumulativePoint, Month, MonthFigures, Pence, Progress, cumulative, progress};
+use crate::domain::{CumulativePoint, Month, Pence, cumulative, totals_note};
 use crate::error::AppResult;
+use crate::figures::restated::{RestatedRow, RestatedYear};
+use crate::figures::{self, Cut, FiguresQuery, PlanFigures, WorkstreamFigures};
+use crate::forms::FieldErrors;
 use crate::page::Layout;
 
 /// A workstream's row.
 pub struct WorkstreamRow {
     pub ws: Workstream,
-    pub target_to_date: Pence,
-    pub actual_to_date: Pence,
+    pub figures: WorkstreamFigures,
     pub trend: String,
 }
 
@@ -31,22 +38,38 @@ pub struct ChartRow {
     pub point: CumulativePoint,
 }
 
+/// The figures restated on today's organisations.
+pub struct RestatedView {
+    /// This ICB's row, when it is one of today's organisations.
+    pub row: Option<RestatedRow>,
+    /// Today's ICBs carrying on this ICB's work, when it has been succeeded.
+    pub carried_on_by: Vec<(String, String)>,
+}
+
 /// `/icbs/{icb}/{year}`
 #[derive(Template, WebTemplate)]
 #[template(path = "plans/dashboard.html")]
 pub struct DashboardPage {
     pub layout: Layout,
     pub header: PlanHeader,
+    pub errors: FieldErrors,
     pub has_plan: bool,
     pub can_start: bool,
     /// The user may report figures (and so import them from a file).
     pub can_import: bool,
-    pub figures: Progress,
+    pub cut: Cut,
+    /// "to the end of September 2024".
+    pub to_date: String,
+    pub figures: PlanFigures,
     pub national_count: usize,
     pub min_required: usize,
     pub rows: Vec<WorkstreamRow>,
+    /// Said under the workstream table when its rounded rows do not add up to the total.
+    pub rows_note: Option<String>,
+    pub lifetime_note: Option<String>,
     pub chart: String,
     pub chart_rows: Vec<ChartRow>,
+    pub restated: Option<RestatedView>,
     /// The month to report now: its page and its name.
     pub report: Option<(String, String)>,
 }
@@ -58,10 +81,21 @@ impl DashboardPage {
             .latest_month
             .map_or_else(|| "None yet".to_owned(), |m| m.format("%B %Y").to_string())
     }
+
+    /// The plan's reporting month in words ("September 2024"), or `None` when no month is due.
+    pub fn reporting_month(&self) -> Option<String> {
+        self.figures
+            .reporting_month
+            .map(|m| m.format("%B %Y").to_string())
+    }
 }
 
-pub async fn show(PlanView { mut tx, ctx, user }: PlanView) -> AppResult<DashboardPage> {
-    build(&mut tx, &user, &ctx).await
+pub async fn show(
+    PlanView { mut tx, ctx, user }: PlanView,
+    Query(query): Query<FiguresQuery>,
+) -> AppResult<(StatusCode, DashboardPage)> {
+    let cut = Cut::resolve(&query, ctx.year.year, ctx.clock.today());
+    Ok((cut.status(), build(&mut tx, &user, &ctx, cut).await?))
 }
 
 /// The dashboard's figures for `ctx` (the board report shows them too).
@@ -69,129 +103,146 @@ pub async fn build(
     tx: &mut sqlx::PgConnection,
     user: &CurrentUser,
     ctx: &IcbYear,
+    cut: Cut,
 ) -> AppResult<DashboardPage> {
     let fy = ctx.year.year;
-    let today = ctx.clock.today();
-    let (workstreams, months, by_workstream) = match &ctx.plan {
+    let (figures, rows, months) = match &ctx.plan {
         Some(plan) => {
-            let list = workstreams::list(tx, &ctx.icb, plan.plan_id).await?;
-            let months = sqlx::query!(
-                r#"
-                select m.month, sum(m.planned_pence)::bigint as "planned!", sum(m.actual_pence)::bigint as actual
-                from workstream_month m
-                join workstream w on w.workstream_id = m.workstream_id and w.icb_id = m.icb_id
-                where w.icb_id = $1 and w.plan_id = $2 and w.removed_at is null
-                group by m.month order by m.month
-                "#,
-                ctx.icb.icb_id(),
-                plan.plan_id
-            )
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|r| MonthFigures {
-                month: r.month,
-                planned: Pence(r.planned),
-                actual: r.actual.map(Pence),
-            })
-            .collect::<Vec<_>>();
-            let rows = sqlx::query!(
-                r#"
-                select m.workstream_id, m.month, m.planned_pence, m.actual_pence
-                from workstream_month m
-                join workstream w on w.workstream_id = m.workstream_id and w.icb_id = m.icb_id
-                where w.icb_id = $1 and w.plan_id = $2 and w.removed_at is null
-                order by m.workstream_id, m.month
-                "#,
-                ctx.icb.icb_id(),
-                plan.plan_id
-            )
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|r| {
-                (
-                    r.workstream_id,
-                    MonthFigures {
-                        month: r.month,
-                        planned: Pence(r.planned_pence),
-                        actual: r.actual_pence.map(Pence),
-                    },
-                )
-            })
-            .collect::<Vec<_>>();
-            (list, months, rows)
+            let figures = figures::plan(tx, &ctx.icb, plan.plan_id, cut.month).await?;
+            let list = workstreams::list_with_removed(tx, &ctx.icb, plan.plan_id).await?;
+            let by_ws = figures::workstreams(tx, &ctx.icb, plan.plan_id, cut.month).await?;
+            let actuals = actuals_by_month(tx, ctx, plan.plan_id).await?;
+            let rows = rows(list, by_ws, &actuals, fy.months());
+            let months = figures::months(tx, &ctx.icb, plan.plan_id).await?;
+            (figures, rows, months)
         }
-        None => (Vec::new(), Vec::new(), Vec::new()),
+        None => (PlanFigures::default(), Vec::new(), Vec::new()),
     };
-    let annual_target: Pence = workstreams.iter().map(Workstream::annual_target).sum();
-    let figures = progress(fy, annual_target, &months, today);
-    let to_date = |m: NaiveDate| figures.latest_month.is_some_and(|latest| m <= latest);
-    let rows = workstreams
-        .iter()
-        .map(|ws| {
-            let own: Vec<&MonthFigures> = by_workstream
-                .iter()
-                .filter(|(id, _)| *id == ws.workstream_id)
-                .map(|(_, f)| f)
-                .collect();
-            let year_months = fy.months();
-            let trend: Vec<Option<Pence>> = year_months
-                .iter()
-                .map(|m| own.iter().find(|f| f.month == *m).and_then(|f| f.actual))
-                .collect();
-            WorkstreamRow {
-                target_to_date: own
-                    .iter()
-                    .filter(|f| to_date(f.month))
-                    .map(|f| f.planned)
-                    .sum(),
-                actual_to_date: own
-                    .iter()
-                    .filter(|f| to_date(f.month))
-                    .filter_map(|f| f.actual)
-                    .sum(),
-                trend: charts::sparkline(
-                    &trend,
-                    &trend_label(&ws.display_title(), &year_months, &trend),
-                ),
-                ws: ws.clone(),
-            }
-        })
-        .collect();
-    let points = cumulative(fy, &months);
+    let restated = if cut.restated {
+        Some(restated(tx, ctx, &cut).await?)
+    } else {
+        None
+    };
+    let points = cumulative(fy, &months, cut.through(fy));
+    let totals = figures.totals;
     let chart = charts::cumulative_chart(
         &points,
         &format!("Cumulative savings against plan, {fy}"),
         &format!(
             "Line chart of cumulative actual savings against the cumulative phased plan by month for {fy}. Actual to date {} against a target to date of {}. The same figures are in the table below.",
-            figures.actual_to_date, figures.target_to_date
+            totals.actual_to_date, totals.target_to_date
         ),
         "savings-chart",
     );
-    let chart_rows = points
-        .into_iter()
-        .map(|point| ChartRow {
-            label: point.month.format("%b %Y").to_string(),
-            point,
-        })
-        .collect();
+    let latest = figures.latest_month.map(Month::containing);
+    let report = ctx.plan.as_ref().and_then(|_| due_link(ctx, latest));
     Ok(DashboardPage {
         layout: user.layout(),
         header: ctx.header(""),
+        errors: cut.errors.clone(),
         has_plan: ctx.plan.is_some(),
         can_start: ctx.plan.is_none() && ctx.progress_locked().is_none(),
         can_import: ctx.plan.is_some() && ctx.progress_locked().is_none(),
-        national_count: workstreams.iter().filter(|w| !w.is_local()).count(),
+        to_date: cut.describe(fy),
+        national_count: rows
+            .iter()
+            .filter(|r| !r.ws.is_local() && !r.figures.removed)
+            .count(),
         min_required: MIN_NATIONAL_OPPORTUNITIES,
-        figures,
-        rows,
+        rows_note: totals_note(rows.iter().map(|r| &r.figures.totals), &totals),
+        lifetime_note: lifetime_note(ctx),
         chart,
-        chart_rows,
-        report: ctx
-            .plan
-            .as_ref()
-            .and_then(|_| due_link(ctx, figures.latest_month.map(Month::containing))),
+        chart_rows: points
+            .into_iter()
+            .map(|point| ChartRow {
+                label: point.month.format("%b %Y").to_string(),
+                point,
+            })
+            .collect(),
+        rows,
+        figures,
+        cut,
+        restated,
+        report,
+    })
+}
+
+/// The rows of the workstream table: every live workstream, and every removed one whose
+/// reported savings still count.
+fn rows(
+    list: Vec<Workstream>,
+    by_ws: Vec<WorkstreamFigures>,
+    actuals: &[(i32, NaiveDate, Option<Pence>)],
+    year_months: [NaiveDate; 12],
+) -> Vec<WorkstreamRow> {
+    list.into_iter()
+        .filter_map(|ws| {
+            let figures = by_ws
+                .iter()
+                .find(|f| f.workstream_id == ws.workstream_id)?
+                .clone();
+            if figures.removed && figures.months_counted == 0 {
+                return None;
+            }
+            let trend: Vec<Option<Pence>> = year_months
+                .iter()
+                .map(|m| {
+                    actuals
+                        .iter()
+                        .find(|(id, month, _)| *id == ws.workstream_id && month == m)
+                        .and_then(|(_, _, a)| *a)
+                })
+                .collect();
+            let trend = charts::sparkline(
+                &trend,
+                &trend_label(&ws.display_title(), &year_months, &trend),
+            );
+            Some(WorkstreamRow { ws, figures, trend })
+        })
+        .collect()
+}
+
+/// Each counted month's actual by workstream, for the trend lines.
+async fn actuals_by_month(
+    tx: &mut sqlx::PgConnection,
+    ctx: &IcbYear,
+    plan_id: i32,
+) -> sqlx::Result<Vec<(i32, NaiveDate, Option<Pence>)>> {
+    Ok(sqlx::query!(
+        r#"
+        select workstream_id as "workstream_id!", month as "month!", actual_pence
+        from workstream_month_figures
+        where plan_id = $1 and icb_id = $2
+        order by workstream_id, month
+        "#,
+        plan_id,
+        ctx.icb.icb_id()
+    )
+    .fetch_all(tx)
+    .await?
+    .into_iter()
+    .map(|r| (r.workstream_id, r.month, r.actual_pence.map(Pence)))
+    .collect())
+}
+
+/// The ICB's figures restated on today's organisations.
+async fn restated(
+    tx: &mut sqlx::PgConnection,
+    ctx: &IcbYear,
+    cut: &Cut,
+) -> sqlx::Result<RestatedView> {
+    let year =
+        RestatedYear::load(tx, ctx.year.programme_year_id, cut.month, ctx.clock.today()).await?;
+    let id = ctx.icb.icb_id();
+    let (rows, _) = year.rows(|t| t.icb_id == id);
+    let carried_on_by = year
+        .carried_on_by(id)
+        .into_iter()
+        .map(|t| (t.ods_code.clone(), t.name.clone()))
+        .collect();
+    Ok(RestatedView {
+        row: rows.into_iter().next(),
+        carried_on_by,
     })
 }
 

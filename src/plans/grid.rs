@@ -13,7 +13,7 @@ use super::context::{IcbYear, PlanHeader};
 use super::month_report::due_link;
 use super::request::PlanView;
 use super::workstreams::{self, Workstream};
-use crate::domain::{Month, MonthFigures, Pence, percent_of, progress};
+use crate::domain::{Month, Pence, percent_of, reporting_month};
 use crate::error::AppResult;
 use crate::page::Layout;
 
@@ -97,16 +97,18 @@ pub async fn show(PlanView { mut tx, ctx, user }: PlanView) -> AppResult<GridPag
     .fetch_all(&mut *tx)
     .await?;
     let year = ctx.year.year;
-    let figures: Vec<MonthFigures> = stored
+    let latest = stored
         .iter()
-        .map(|r| MonthFigures {
-            month: r.month,
-            planned: Pence(r.planned_pence),
-            actual: r.actual_pence.map(Pence),
-        })
-        .collect();
-    let headline = progress(year, Pence(0), &figures, ctx.clock.today());
-    let to_date = headline.months_to_date as usize;
+        .filter(|r| r.actual_pence.is_some())
+        .map(|r| Month::containing(r.month))
+        .max();
+    // "To date" means up to the reporting month, as everywhere ([`crate::figures`]).
+    let reporting = reporting_month(ctx.clock.today());
+    let to_date = year
+        .reporting_months()
+        .iter()
+        .filter(|m| **m <= reporting)
+        .count();
     let months = year.reporting_months();
     let rows: Vec<GridRow> = workstreams
         .into_iter()
@@ -141,8 +143,8 @@ pub async fn show(PlanView { mut tx, ctx, user }: PlanView) -> AppResult<GridPag
         months: grid_months(&ctx, &months, to_date),
         total: GridRow::new(None, total_cells, to_date),
         rows,
-        to_date: headline.latest_month.map(|m| Month::containing(m).label()),
-        report: due_link(&ctx, headline.latest_month.map(Month::containing)),
+        to_date: latest.map(|m| m.label()),
+        report: due_link(&ctx, latest),
     })
 }
 

@@ -10,6 +10,7 @@ use axum::extract::Query;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
+use super::checks::PlanChecks;
 use super::context::{IcbYear, PlanHeader};
 use super::request::PlanView;
 use super::workstreams::{self, Workstream};
@@ -91,6 +92,8 @@ pub struct PlanPage {
     pub priority_description: String,
     /// The submit form's cover note: the last one sent, or as typed when refused.
     pub cover_note_value: String,
+    /// What the plan must satisfy to be submitted (shown to editors and reviewers alike).
+    pub checks: PlanChecks,
 }
 
 impl PlanPage {
@@ -151,6 +154,10 @@ pub async fn build(
             });
         }
     }
+    let checks = match &ctx.plan {
+        Some(plan) => PlanChecks::load(conn, &ctx.icb, plan.plan_id).await?,
+        None => PlanChecks::default(),
+    };
     let status = ctx.plan.as_ref().map(|p| p.status);
     let plan_locked = ctx.plan_locked();
     let cover_note = match &ctx.plan {
@@ -188,6 +195,7 @@ pub async fn build(
         priority_title: String::new(),
         priority_description: String::new(),
         cover_note_value: cover_note,
+        checks,
     })
 }
 

@@ -1,5 +1,6 @@
-//! The plan's review: the ICB submits it (with at least five national opportunities and a
-//! cover note for the reviewer), the regional reviewer agrees it or returns it with comments
+//! The plan's review: the ICB submits it (when it passes the checks of [`super::checks`]: five
+//! national opportunities, a target on every workstream, phasing that adds up; with a cover
+//! note for the reviewer), the regional reviewer agrees it or returns it with comments
 //! on the review page ([`page`]), which shows what they need to decide. Both forms carry the
 //! plan's version and run with the plan's row locked; the status change itself is conditional
 //! on that version ([`super::workflow`]), so of several requests made on one page exactly one
@@ -16,11 +17,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::checks::PlanChecks;
 use super::context::IcbYear;
-use super::plan_page::{self, Conflict, MIN_NATIONAL_OPPORTUNITIES, PlanPage};
+use super::plan_page::{self, Conflict, PlanPage};
 use super::request::{PlanEdit, PlanReview};
 use super::workflow::{self, Decision};
-use super::workstreams;
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form, Version};
 use crate::icbs::PlanStatus;
@@ -56,12 +57,13 @@ pub async fn submit(
     Form(form): Form<SubmitForm>,
 ) -> AppResult<Response> {
     let plan = ctx.require_plan()?.clone();
-    let chosen = workstreams::count_national(&mut tx, &ctx.icb, plan.plan_id).await?;
+    let checks = PlanChecks::load(&mut tx, &ctx.icb, plan.plan_id).await?;
+    let chosen = checks.national_chosen;
     // A page opened before someone else's change is answered as stale before anything else.
     let stale = form.version.0 != plan.version;
     let cover_note = form.cover_note.trim();
     let mut errors = FieldErrors::default();
-    if let Some(problem) = submit_problem(&ctx, chosen).filter(|_| !stale) {
+    if let Some(problem) = submit_problem(&ctx, &checks).filter(|_| !stale) {
         errors.add("submit", problem);
     }
     check_note(&mut errors, "cover_note", "The cover note", cover_note);
@@ -181,7 +183,7 @@ fn review_problems(form: &ReviewForm, not_waiting: bool) -> FieldErrors {
 }
 
 /// Why the plan cannot be submitted, if it cannot.
-fn submit_problem(ctx: &IcbYear, chosen: i64) -> Option<String> {
+fn submit_problem(ctx: &IcbYear, checks: &PlanChecks) -> Option<String> {
     if let Some(reason) = ctx.plan_locked() {
         return Some(reason);
     }
@@ -191,9 +193,7 @@ fn submit_problem(ctx: &IcbYear, chosen: i64) -> Option<String> {
     ) {
         return Some("Only a draft or returned plan can be submitted".into());
     }
-    ((chosen as usize) < MIN_NATIONAL_OPPORTUNITIES).then(|| {
-        format!("Choose at least {MIN_NATIONAL_OPPORTUNITIES} national opportunities before you submit the plan: you have chosen {chosen}")
-    })
+    checks.problem()
 }
 
 /// A refusal: for a stale form what changed (409), otherwise the messages (422).

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::auth::scope::{IcbAccess, IcbEditor};
+use crate::domain::phasing::Target;
 use crate::domain::{Month, MonthFigures, Pence};
 use crate::error::{AppError, AppResult};
 use crate::forms::Version;
@@ -100,6 +101,8 @@ pub struct Workstream {
     pub summary: String,
     pub objectives: Vec<String>,
     pub annual_target_pence: i64,
+    /// A planned spending increase (the only kind that may have a negative target).
+    pub cost_pressure: bool,
     pub rag: Option<Rag>,
     pub removed_at: Option<DateTime<Utc>>,
     pub version: i32,
@@ -137,7 +140,17 @@ pub async fn list(
     icb: &IcbAccess,
     plan_id: i32,
 ) -> sqlx::Result<Vec<Workstream>> {
-    fetch(conn, icb, plan_id, None).await
+    fetch(conn, icb, plan_id, None, false).await
+}
+
+/// Every workstream of the plan, removed ones too (their reported savings still count):
+/// national by number, then local.
+pub async fn list_with_removed(
+    conn: &mut PgConnection,
+    icb: &IcbAccess,
+    plan_id: i32,
+) -> sqlx::Result<Vec<Workstream>> {
+    fetch(conn, icb, plan_id, None, true).await
 }
 
 /// One of the plan's workstreams (removed ones too: their pages keep the history); 404 when
@@ -148,18 +161,20 @@ pub async fn find(
     plan_id: i32,
     workstream_id: i32,
 ) -> AppResult<Workstream> {
-    fetch(conn, icb, plan_id, Some(workstream_id))
+    fetch(conn, icb, plan_id, Some(workstream_id), false)
         .await?
         .pop()
         .ok_or(AppError::NotFound)
 }
 
-/// The plan's live workstreams, or the one with `workstream_id` whether removed or not.
+/// The plan's live workstreams (and removed ones with `removed`), or the one with
+/// `workstream_id` whether removed or not.
 async fn fetch(
     conn: &mut PgConnection,
     icb: &IcbAccess,
     plan_id: i32,
     workstream_id: Option<i32>,
+    removed: bool,
 ) -> sqlx::Result<Vec<Workstream>> {
     sqlx::query_as!(
         Workstream,
@@ -167,16 +182,17 @@ async fn fetch(
         select w.workstream_id, w.opportunity_id, o.number as "number?", o.group_name as "group_name?",
                coalesce(w.title, o.title) as title, coalesce(o.efficiency_focus, false) as "efficiency_focus!",
                w.description, w.lead_name, w.summary, w.objectives, w.annual_target_pence,
-               w.rag as "rag: Rag", w.removed_at, w.version
+               w.cost_pressure, w.rag as "rag: Rag", w.removed_at, w.version
         from workstream w
         left join opportunity o on o.opportunity_id = w.opportunity_id
         where w.icb_id = $1 and w.plan_id = $2
-          and (w.workstream_id = $3 or ($3::integer is null and w.removed_at is null))
+          and (w.workstream_id = $3 or ($3::integer is null and (w.removed_at is null or $4)))
         order by o.number nulls last, w.workstream_id
         "#,
         icb.icb_id(),
         plan_id,
-        workstream_id
+        workstream_id,
+        removed
     )
     .fetch_all(conn)
     .await
@@ -208,23 +224,29 @@ pub async fn months(
         .collect())
 }
 
-/// Writes a workstream's annual target and its phasing (`planned`) for the given months.
+/// Writes a workstream's annual target, whether it is a cost pressure, and its phasing: the
+/// one write path for them. [`Target`] can only be made with months that add up to the target
+/// (and below zero only for a cost pressure); the database checks the same again at commit.
 pub async fn save_target(
     conn: &mut PgConnection,
     editor: &IcbEditor,
     workstream_id: i32,
-    target: Pence,
-    phasing: &[(Month, Pence)],
+    target: &Target,
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "update workstream set annual_target_pence = $3 where icb_id = $1 and workstream_id = $2",
+        r#"
+        update workstream set annual_target_pence = $3, cost_pressure = $4
+        where icb_id = $1 and workstream_id = $2
+        "#,
         editor.icb_id(),
         workstream_id,
-        target.0
+        target.annual().0,
+        target.cost_pressure()
     )
     .execute(&mut *conn)
     .await?;
-    let (months, amounts): (Vec<Month>, Vec<i64>) = phasing.iter().map(|(m, p)| (*m, p.0)).unzip();
+    let (months, amounts): (Vec<Month>, Vec<i64>) =
+        target.months().iter().map(|(m, p)| (*m, p.0)).unzip();
     sqlx::query!(
         r#"
         insert into workstream_month (workstream_id, icb_id, month, planned_pence)
@@ -341,22 +363,6 @@ pub async fn add_local(
         plan_id,
         title,
         description
-    )
-    .fetch_one(conn)
-    .await
-}
-
-/// How many national opportunities the plan has chosen.
-pub async fn count_national(
-    conn: &mut PgConnection,
-    icb: &IcbAccess,
-    plan_id: i32,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
-        r#"select count(*) as "count!" from workstream
-           where icb_id = $1 and plan_id = $2 and opportunity_id is not null and removed_at is null"#,
-        icb.icb_id(),
-        plan_id
     )
     .fetch_one(conn)
     .await

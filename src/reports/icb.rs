@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::long_date;
-use crate::domain::{Pence, Progress};
+use crate::domain::Pence;
 use crate::error::AppResult;
+use crate::figures::PlanFigures;
+use crate::figures::{Cut, FiguresQuery};
 use crate::page::Layout;
 use crate::plans::context::{IcbYear, PlanHeader};
 use crate::plans::dashboard::{self, ChartRow};
@@ -41,7 +43,7 @@ pub struct IcbReportPage {
     pub header: PlanHeader,
     pub as_at: String,
     pub has_plan: bool,
-    pub figures: Progress,
+    pub figures: PlanFigures,
     pub national_count: usize,
     pub min_required: usize,
     pub rows: Vec<ReportRow>,
@@ -72,7 +74,8 @@ impl IcbReportPage {
 }
 
 pub async fn show(PlanView { mut tx, ctx, user }: PlanView) -> AppResult<IcbReportPage> {
-    let page = dashboard::build(&mut tx, &user, &ctx).await?;
+    let cut = Cut::resolve(&FiguresQuery::default(), ctx.year.year, ctx.clock.today());
+    let page = dashboard::build(&mut tx, &user, &ctx, cut).await?;
     let mut latest = match &ctx.plan {
         Some(plan) => latest_updates(&mut tx, &ctx, plan.plan_id).await?,
         None => Vec::new(),
@@ -87,8 +90,8 @@ pub async fn show(PlanView { mut tx, ctx, user }: PlanView) -> AppResult<IcbRepo
         rows.push(ReportRow {
             latest: at.map(|i| latest.swap_remove(i).1),
             measures,
-            target_to_date: row.target_to_date,
-            actual_to_date: row.actual_to_date,
+            target_to_date: row.figures.totals.target_to_date,
+            actual_to_date: row.figures.totals.actual_to_date,
             ws: row.ws,
         });
     }

@@ -15,6 +15,7 @@ use crate::auth::CurrentUser;
 use crate::auth::scope::{self, RegionAccess};
 use crate::domain::Month;
 use crate::error::AppResult;
+use crate::figures::FiguresQuery;
 use crate::page::{Layout, YearLink};
 use crate::plans::context::PlanYear;
 use crate::plans::measures::show_value;
@@ -65,12 +66,13 @@ pub async fn show(
     region: RegionAccess,
     Path((code, slug)): Path<(String, String)>,
 ) -> AppResult<RegionReportPage> {
-    let mut rollup = rollup::show(
+    let (_, mut rollup) = rollup::show(
         State(state.clone()),
         user.clone(),
         region.clone(),
         Path((code, slug.clone())),
         Query(SortQuery::default()),
+        Query(FiguresQuery::default()),
     )
     .await?;
     let mut tx = scope::begin(&state, &user.scope()).await?;

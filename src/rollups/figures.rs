@@ -1,6 +1,9 @@
-//! The SQL behind the roll-ups. Every figure is an aggregate computed by PostgreSQL from the
-//! `plan_figures` view (one definition of a plan's headline figures, shared with the exports),
-//! so pages stay fast whatever the number of monthly rows beneath them.
+//! The SQL behind the roll-ups. Every figure is read from the one definition of a plan's
+//! figures (`plan_figures(to_month)` and `workstream_figures(to_month)`, shared with the ICB
+//! dashboard and the exports), "to date" running to the same month for every ICB: the
+//! reporting month, or the "as at" month chosen. Totals are added up from the ICB rows in Rust
+//! (a handful of rows), so a region's total is the sum of its rows and England's the sum of
+//! its regions, and each plan's run-rate forecast is its own.
 //!
 //! Queries take the caller's proof of scope ([`RegionAccess`] or [`NationalAccess`]) and run in
 //! the request's scoped transaction, so row-level security filters them again.
@@ -9,8 +12,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use crate::auth::scope::{NationalAccess, RegionAccess};
-use crate::domain::{Pence, PlanTotals};
+use crate::domain::{Month, PlanTotals};
 use crate::icbs::PlanStatus;
+use crate::plan_sums;
 use crate::plans::context::PlanYear;
 use crate::plans::workstreams::Rag;
 
@@ -34,13 +38,17 @@ impl std::iter::Sum for RagCounts {
     }
 }
 
-/// One ICB's row of a region's roll-up for a year.
+/// One ICB's row of a roll-up for a year.
 #[derive(Debug, Clone)]
 pub struct IcbFigures {
     pub ods_code: String,
     pub name: String,
+    pub region_code: String,
+    pub region_name: String,
     /// Its last day, if it closed (during or after the year).
     pub closed_on: Option<NaiveDate>,
+    /// The ICBs that succeeded it, if it closed (`QZZ`, or `QZY;QZZ` after a split).
+    pub successors: Option<String>,
     /// `None` when the ICB has no plan for the year.
     pub status: Option<PlanStatus>,
     pub national_chosen: i64,
@@ -48,76 +56,89 @@ pub struct IcbFigures {
     pub totals: PlanTotals,
     pub rag: RagCounts,
     pub latest_month: Option<NaiveDate>,
+    /// The plan's reporting month (its last month, if the ICB closed before the cut-off).
+    pub reporting_month: Option<NaiveDate>,
+    /// Due months in which a workstream has not reported.
+    pub months_overdue: i64,
 }
 
-/// Every ICB of the region that existed at some point in the year, with its plan's figures.
-pub async fn region_icbs(
+impl Coverage<'_> {
+    fn region_id(self) -> Option<i16> {
+        match self {
+            Coverage::National(_) => None,
+            Coverage::Region(region) => Some(region.region_id()),
+        }
+    }
+}
+
+/// Every ICB `coverage` names that existed at some point in the year (or has a plan for it),
+/// with its plan's figures to `to_month`, by region and name.
+pub async fn icbs(
     conn: &mut PgConnection,
-    region: &RegionAccess,
+    coverage: Coverage<'_>,
     year: &PlanYear,
+    to_month: Month,
 ) -> sqlx::Result<Vec<IcbFigures>> {
     let rows = sqlx::query!(
         r#"
-        select i.ods_code, i.name, i.valid_to,
+        select i.ods_code, i.name, i.valid_to, r.ods_code as region_code, r.name as region_name,
+               (select string_agg(n.ods_code, ';' order by n.ods_code)
+                from icb_succession s join icb n on n.icb_id = s.successor_icb_id
+                where s.predecessor_icb_id = i.icb_id) as successors,
                f.status as "status?: PlanStatus",
-               f.national_chosen as "national_chosen?", f.local_priorities as "local_priorities?",
-               f.annual_target_pence as "annual_target?", f.planned_total_pence as "planned_total?",
-               f.target_to_date_pence as "target_to_date?", f.actual_to_date_pence as "actual_to_date?",
-               f.rag_red as "rag_red?", f.rag_amber as "rag_amber?", f.rag_green as "rag_green?",
-               f.rag_not_set as "rag_not_set?", f.latest_month
+               f.national_chosen, f.local_priorities,
+               f.annual_target_pence, f.planned_total_pence, f.target_to_date_pence,
+               f.reported_target_to_date_pence, f.actual_to_date_pence, f.planned_after_pence,
+               f.months_in_year, f.months_to_date, f.workstreams_due, f.workstreams_reported,
+               f.rag_red, f.rag_amber, f.rag_green, f.rag_not_set,
+               f.latest_month, f.reporting_month, f.months_overdue
         from icb i
-        left join plan_figures f on f.icb_id = i.icb_id and f.programme_year_id = $2
-        where i.region_id = $1
-          and i.valid_from <= $4 and (i.valid_to is null or i.valid_to >= $3)
-        order by i.name
+        join region r on r.region_id = i.region_id
+        left join plan_figures($5) f on f.icb_id = i.icb_id and f.programme_year_id = $2
+        where ($1::smallint is null or i.region_id = $1)
+          and ((i.valid_from <= $4 and (i.valid_to is null or i.valid_to >= $3))
+               or f.plan_id is not null)
+        order by r.name, i.name
         "#,
-        region.region_id(),
+        coverage.region_id(),
         year.programme_year_id,
         year.year.starts_on(),
-        year.year.ends_on()
+        year.year.ends_on(),
+        to_month as Month
     )
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| IcbFigures {
-            ods_code: r.ods_code,
-            name: r.name,
-            closed_on: r.valid_to,
-            status: r.status,
-            national_chosen: r.national_chosen.map_or(0, i64::from),
-            local_priorities: r.local_priorities.map_or(0, i64::from),
-            totals: totals(
-                r.annual_target,
-                r.planned_total,
-                r.target_to_date,
-                r.actual_to_date,
-            ),
-            rag: rag(
-                r.rag_red.map(i64::from),
-                r.rag_amber.map(i64::from),
-                r.rag_green.map(i64::from),
-                r.rag_not_set.map(i64::from),
-            ),
-            latest_month: r.latest_month,
+        .map(|r| {
+            let planned = r.status.is_some();
+            IcbFigures {
+                totals: if planned {
+                    PlanTotals::from_sums(plan_sums!(r))
+                } else {
+                    PlanTotals::default()
+                },
+                ods_code: r.ods_code,
+                name: r.name,
+                region_code: r.region_code,
+                region_name: r.region_name,
+                closed_on: r.valid_to,
+                successors: r.successors,
+                status: r.status,
+                national_chosen: r.national_chosen.map_or(0, i64::from),
+                local_priorities: r.local_priorities.map_or(0, i64::from),
+                rag: rag(
+                    r.rag_red.map(i64::from),
+                    r.rag_amber.map(i64::from),
+                    r.rag_green.map(i64::from),
+                    r.rag_not_set.map(i64::from),
+                ),
+                latest_month: r.latest_month,
+                reporting_month: r.reporting_month,
+                months_overdue: r.months_overdue.map_or(0, i64::from),
+            }
         })
         .collect())
-}
-
-/// A plan's (or a sum's) totals from the pence columns; a missing sum (no plan) is zero.
-fn totals(
-    annual: impl Into<Option<i64>>,
-    planned: impl Into<Option<i64>>,
-    to_date: impl Into<Option<i64>>,
-    actual: impl Into<Option<i64>>,
-) -> PlanTotals {
-    let pence = |v: Option<i64>| Pence(v.unwrap_or(0));
-    PlanTotals {
-        annual_target: pence(annual.into()),
-        planned_total: pence(planned.into()),
-        target_to_date: pence(to_date.into()),
-        actual_to_date: pence(actual.into()),
-    }
 }
 
 /// RAG counts from the count columns; a missing count (no plan) is zero.
@@ -224,88 +245,68 @@ pub enum Coverage<'a> {
     Region(&'a RegionAccess),
 }
 
-impl Coverage<'_> {
-    fn region_id(self) -> Option<i16> {
-        match self {
-            Coverage::National(_) => None,
-            Coverage::Region(region) => Some(region.region_id()),
-        }
-    }
-}
-
 /// Every national opportunity of the year with how many ICBs chose it and their summed
-/// targets and actuals, over the ICBs `coverage` names.
-///
-/// Each workstream's "to date" runs to its own plan's latest reported month, as on the ICB's
-/// dashboard, so these sum to the same totals as the ICB rows.
+/// figures to `to_month`, over the ICBs `coverage` names: the sum of the workstreams' own
+/// figures, so with the local priorities they add up to the ICBs' totals. A removed
+/// workstream's reported savings still count; only live ones count as choosing.
 pub async fn opportunities(
     conn: &mut PgConnection,
     coverage: Coverage<'_>,
     year: &PlanYear,
+    to_month: Month,
 ) -> sqlx::Result<Vec<OpportunityFigures>> {
     let rows = sqlx::query!(
         r#"
-        with latest as materialized (
-            select f.plan_id, f.latest_month from plan_figures f
+        with chosen as (
+            select f.*, w.rag
+            from workstream_figures($3) f
+            join workstream w on w.workstream_id = f.workstream_id and w.icb_id = f.icb_id
             join icb i on i.icb_id = f.icb_id
-            where f.programme_year_id = $1 and ($3::smallint is null or i.region_id = $3)
-        ),
-        chosen as (
-            select w.workstream_id, w.icb_id, w.opportunity_id, w.annual_target_pence, w.rag,
-                   l.latest_month
-            from workstream w
-            join latest l on l.plan_id = w.plan_id
-            where w.removed_at is null and w.opportunity_id is not null
+            where f.programme_year_id = $1 and f.opportunity_id is not null
+              and ($2::smallint is null or i.region_id = $2)
         )
         select o.number, o.title, o.efficiency_focus,
-               count(c.workstream_id) as "icbs!",
-               coalesce(sum(c.annual_target_pence), 0)::bigint as "annual_target!",
-               coalesce(sum(m.planned_total), 0)::bigint as "planned_total!",
-               coalesce(sum(m.target_to_date), 0)::bigint as "target_to_date!",
-               coalesce(sum(m.actual_to_date), 0)::bigint as "actual_to_date!",
-               count(*) filter (where c.rag = 'red') as "red!",
-               count(*) filter (where c.rag = 'amber') as "amber!",
-               count(*) filter (where c.rag = 'green') as "green!",
-               count(*) filter (where c.workstream_id is not null and c.rag is null) as "not_set!"
+               count(c.workstream_id) filter (where not c.removed) as "icbs!",
+               sum(c.annual_target_pence)::bigint as annual_target_pence,
+               sum(c.planned_total_pence)::bigint as planned_total_pence,
+               sum(c.target_to_date_pence)::bigint as target_to_date_pence,
+               sum(c.reported_target_to_date_pence)::bigint as reported_target_to_date_pence,
+               sum(c.actual_to_date_pence)::bigint as actual_to_date_pence,
+               sum(c.planned_after_pence)::bigint as planned_after_pence,
+               null::integer as months_in_year, null::integer as months_to_date,
+               (count(*) filter (where c.due_in_reporting_month))::integer as workstreams_due,
+               (count(*) filter (where c.reported_in_reporting_month))::integer as workstreams_reported,
+               count(*) filter (where not c.removed and c.rag = 'red') as "red!",
+               count(*) filter (where not c.removed and c.rag = 'amber') as "amber!",
+               count(*) filter (where not c.removed and c.rag = 'green') as "green!",
+               count(*) filter (where not c.removed and c.rag is null) as "not_set!"
         from opportunity o
         left join chosen c on c.opportunity_id = o.opportunity_id
-        left join lateral (
-            select sum(wm.planned_pence) as planned_total,
-                   sum(wm.planned_pence) filter (where wm.month <= c.latest_month) as target_to_date,
-                   sum(wm.actual_pence) as actual_to_date
-            from workstream_month wm
-            where wm.workstream_id = c.workstream_id and wm.icb_id = c.icb_id
-              and wm.month >= $2 and wm.month < ($2::date + interval '1 year')::date
-        ) m on true
         where o.programme_year_id = $1
         group by o.opportunity_id
         order by o.number
         "#,
         year.programme_year_id,
-        year.year.starts_on(),
-        coverage.region_id()
+        coverage.region_id(),
+        to_month as Month
     )
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
         .map(|r| OpportunityFigures {
+            totals: PlanTotals::from_sums(plan_sums!(r)),
             number: r.number,
             title: r.title,
             efficiency_focus: r.efficiency_focus,
             icbs_choosing: r.icbs,
-            totals: totals(
-                r.annual_target,
-                r.planned_total,
-                r.target_to_date,
-                r.actual_to_date,
-            ),
             rag: rag(r.red, r.amber, r.green, r.not_set),
         })
         .collect())
 }
 
-/// One region's row of the national roll-up, or the nation's (`region` is `None`).
+/// One region's row of the national roll-up, or the nation's (`region` is `None`): the sum of
+/// its ICBs' rows.
 #[derive(Debug, Clone)]
 pub struct RegionFigures {
     /// `(ODS code, name)`; `None` on the national total.
@@ -321,63 +322,49 @@ pub struct RegionFigures {
     pub rag: RagCounts,
 }
 
-/// The year's figures by region, with the national total last (one grouping-sets aggregate).
+impl RegionFigures {
+    /// The sum of `icbs` under `region`.
+    pub fn of(region: Option<(String, String)>, icbs: &[&IcbFigures], min_national: i64) -> Self {
+        let count = |f: &dyn Fn(&IcbFigures) -> bool| icbs.iter().filter(|i| f(i)).count() as i64;
+        let status = |s: PlanStatus| count(&|i: &IcbFigures| i.status == Some(s));
+        RegionFigures {
+            region,
+            icbs: icbs.len() as i64,
+            agreed: status(PlanStatus::Agreed),
+            submitted: status(PlanStatus::Submitted),
+            returned: status(PlanStatus::Returned),
+            draft: status(PlanStatus::Draft),
+            not_started: count(&|i: &IcbFigures| i.status.is_none()),
+            under_five: count(&|i: &IcbFigures| {
+                i.status.is_some() && i.national_chosen < min_national
+            }),
+            totals: icbs.iter().map(|i| i.totals).sum(),
+            rag: icbs.iter().map(|i| i.rag).sum(),
+        }
+    }
+}
+
+/// The year's figures by region, with the national total last.
 pub async fn by_region(
     conn: &mut PgConnection,
-    _scope: &NationalAccess,
+    scope: &NationalAccess,
     year: &PlanYear,
+    to_month: Month,
     min_national: i64,
-) -> sqlx::Result<Vec<RegionFigures>> {
-    let rows = sqlx::query!(
-        r#"
-        select r.ods_code as "ods_code?", r.name as "name?",
-               count(i.icb_id) as "icbs!",
-               count(*) filter (where f.status = 'agreed') as "agreed!",
-               count(*) filter (where f.status = 'submitted') as "submitted!",
-               count(*) filter (where f.status = 'returned') as "returned!",
-               count(*) filter (where f.status = 'draft') as "draft!",
-               count(*) filter (where f.plan_id is null) as "not_started!",
-               count(*) filter (where f.plan_id is not null and f.national_chosen < $4) as "under_five!",
-               coalesce(sum(f.annual_target_pence), 0)::bigint as "annual_target!",
-               coalesce(sum(f.planned_total_pence), 0)::bigint as "planned_total!",
-               coalesce(sum(f.target_to_date_pence), 0)::bigint as "target_to_date!",
-               coalesce(sum(f.actual_to_date_pence), 0)::bigint as "actual_to_date!",
-               coalesce(sum(f.rag_red), 0)::bigint as "red!",
-               coalesce(sum(f.rag_amber), 0)::bigint as "amber!",
-               coalesce(sum(f.rag_green), 0)::bigint as "green!",
-               coalesce(sum(f.rag_not_set), 0)::bigint as "not_set!"
-        from region r
-        join icb i on i.region_id = r.region_id
-             and i.valid_from <= $3 and (i.valid_to is null or i.valid_to >= $2)
-        left join plan_figures f on f.icb_id = i.icb_id and f.programme_year_id = $1
-        group by grouping sets ((r.region_id, r.ods_code, r.name), ())
-        order by grouping(r.region_id), r.name
-        "#,
-        year.programme_year_id,
-        year.year.starts_on(),
-        year.year.ends_on(),
-        i32::try_from(min_national).unwrap_or(i32::MAX)
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| RegionFigures {
-            region: r.ods_code.zip(r.name),
-            icbs: r.icbs,
-            agreed: r.agreed,
-            submitted: r.submitted,
-            returned: r.returned,
-            draft: r.draft,
-            not_started: r.not_started,
-            under_five: r.under_five,
-            totals: totals(
-                r.annual_target,
-                r.planned_total,
-                r.target_to_date,
-                r.actual_to_date,
-            ),
-            rag: rag(r.red, r.amber, r.green, r.not_set),
-        })
-        .collect())
+) -> sqlx::Result<(Vec<RegionFigures>, Vec<IcbFigures>)> {
+    let icbs = icbs(conn, Coverage::National(scope), year, to_month).await?;
+    let mut regions: Vec<RegionFigures> = Vec::new();
+    let mut codes: Vec<(String, String)> = Vec::new();
+    for i in &icbs {
+        if !codes.iter().any(|(c, _)| *c == i.region_code) {
+            codes.push((i.region_code.clone(), i.region_name.clone()));
+        }
+    }
+    for (code, name) in codes {
+        let mine: Vec<&IcbFigures> = icbs.iter().filter(|i| i.region_code == code).collect();
+        regions.push(RegionFigures::of(Some((code, name)), &mine, min_national));
+    }
+    let all: Vec<&IcbFigures> = icbs.iter().collect();
+    regions.push(RegionFigures::of(None, &all, min_national));
+    Ok((regions, icbs))
 }

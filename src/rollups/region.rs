@@ -5,7 +5,8 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use chrono::{DateTime, NaiveDate, Utc};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 
 use super::figures::{self, AwaitingReview, Coverage, IcbFigures, OpportunityFigures, RagCounts};
 use super::short_icb_name;
@@ -15,8 +16,11 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, RegionAccess};
 use crate::charts::{self, PercentBar, ReferenceLine};
-use crate::domain::{FinancialYear, Pence, PlanTotals, months_overdue};
+use crate::domain::{FinancialYear, Pence, PlanTotals, totals_note};
 use crate::error::AppResult;
+use crate::figures::restated::{RestatedRow, RestatedYear, TodayIcb};
+use crate::figures::{Cut, FiguresQuery};
+use crate::forms::FieldErrors;
 use crate::icbs::PlanStatus;
 use crate::page::{Layout, YearLink, year_links};
 use crate::plans::MIN_NATIONAL_OPPORTUNITIES;
@@ -25,7 +29,7 @@ use crate::plans::workstreams::Rag;
 
 /// The ICB table's sortable columns: the figures people compare first (to date, % of target,
 /// forecast) next to the ICB's name, so they are in view on a laptop without scrolling.
-const COLUMNS: [Column; 10] = [
+const COLUMNS: [Column; 13] = [
     Column {
         key: "icb",
         label: "ICB",
@@ -52,6 +56,16 @@ const COLUMNS: [Column; 10] = [
         numeric: true,
     },
     Column {
+        key: "percent_annual",
+        label: "% of annual target",
+        numeric: true,
+    },
+    Column {
+        key: "run_rate",
+        label: "Run-rate forecast",
+        numeric: true,
+    },
+    Column {
         key: "status",
         label: "Plan status",
         numeric: false,
@@ -72,6 +86,11 @@ const COLUMNS: [Column; 10] = [
         numeric: true,
     },
     Column {
+        key: "reported",
+        label: "Workstreams reported",
+        numeric: true,
+    },
+    Column {
         key: "latest",
         label: "Latest month reported",
         numeric: true,
@@ -82,28 +101,22 @@ const COLUMNS: [Column; 10] = [
 pub struct IcbRow {
     pub f: IcbFigures,
     pub short_name: String,
-    /// Its dashboard for the year.
+    /// Its dashboard for the year (with the page's choice of month).
     pub href: String,
     pub percent: Option<i64>,
     pub forecast: Pence,
-    pub months_overdue: u32,
     /// Has a plan with fewer national opportunities than the minimum.
     pub under_minimum: bool,
 }
 
 impl IcbRow {
-    fn new(f: IcbFigures, year: FinancialYear, today: NaiveDate) -> Self {
+    fn new(f: IcbFigures, year: FinancialYear, query: &str) -> Self {
         let planned = f.status.is_some();
         IcbRow {
             short_name: short_icb_name(&f.name).to_owned(),
-            href: format!("/icbs/{}/{}", f.ods_code, year.slug()),
+            href: format!("/icbs/{}/{}{query}", f.ods_code, year.slug()),
             percent: f.totals.percent_of_target(),
             forecast: f.totals.forecast_outturn(),
-            months_overdue: if planned {
-                months_overdue(year, f.latest_month, today)
-            } else {
-                0
-            },
             under_minimum: planned && f.national_chosen < MIN_NATIONAL_OPPORTUNITIES as i64,
             f,
         }
@@ -114,6 +127,19 @@ impl IcbRow {
         self.f
             .latest_month
             .map_or_else(|| "None yet".to_owned(), |m| m.format("%b %Y").to_string())
+    }
+
+    /// "3 of 7 for Oct 2024", or "–" with no plan or no month due.
+    pub fn reported(&self) -> String {
+        match (self.f.status, self.f.reporting_month) {
+            (Some(_), Some(month)) => format!(
+                "{} of {} for {}",
+                self.f.totals.workstreams_reported,
+                self.f.totals.workstreams_due,
+                month.format("%b %Y")
+            ),
+            _ => "–".to_owned(),
+        }
     }
 }
 
@@ -198,15 +224,27 @@ pub struct MatrixRow {
 #[template(path = "rollups/region.html")]
 pub struct RegionRollupPage {
     pub layout: Layout,
+    pub errors: FieldErrors,
     pub region_code: String,
     pub region_name: String,
     pub year_label: String,
     pub year_slug: String,
     pub years: Vec<YearLink>,
+    /// The page's own address, for the figures form.
+    pub action: String,
+    pub cut: Cut,
+    /// "to the end of September 2024".
+    pub to_date: String,
     pub headings: Vec<Heading>,
     pub rows: Vec<IcbRow>,
     pub totals: PlanTotals,
     pub totals_rag: RagCounts,
+    /// Said under the ICB table when its rounded rows do not add up to the total.
+    pub rows_note: Option<String>,
+    /// The sentences above the tables.
+    pub summary: Vec<String>,
+    /// The counts the sentences are made of.
+    pub counts: Counts,
     pub min_required: usize,
     pub queue: Vec<QueueRow>,
     pub columns: Vec<MatrixColumn>,
@@ -215,10 +253,39 @@ pub struct RegionRollupPage {
     pub opportunities: Vec<OpportunityFigures>,
     pub chart: String,
     pub national_percent: Option<i64>,
-    /// The sentences above the tables.
-    pub summary: Vec<String>,
-    /// The counts the sentences are made of.
-    pub counts: Counts,
+    /// With `?view=restated`: today's ICBs of the region with their predecessors' figures.
+    pub restated: Option<RestatedTable>,
+}
+
+/// A roll-up's ICBs restated on today's organisations, with their total (each plan once).
+pub struct RestatedTable {
+    pub caption: String,
+    pub rows: Vec<RestatedRow>,
+    pub total: PlanTotals,
+    /// Said when the rows do not add up to the total (a split ICB shown twice, rounding).
+    pub note: Option<String>,
+}
+
+impl RestatedTable {
+    /// Today's ICBs that `keep` chooses, restated.
+    pub fn of(year: &RestatedYear, caption: String, keep: impl Fn(&TodayIcb) -> bool) -> Self {
+        let (rows, total) = year.rows(keep);
+        let split = rows.iter().any(|r| !r.shared.is_empty());
+        let rounding = totals_note(rows.iter().map(|r| &r.restated.totals), &total);
+        let note = match (split, rounding) {
+            (true, _) => Some(
+                "An ICB that was split is shown in full under every ICB it was split into (marked), so the rows add up to more than the total, which counts it once."
+                    .to_owned(),
+            ),
+            (false, rounding) => rounding,
+        };
+        RestatedTable {
+            caption,
+            rows,
+            total,
+            note,
+        }
+    }
 }
 
 pub async fn show(
@@ -227,37 +294,87 @@ pub async fn show(
     region: RegionAccess,
     Path((_, slug)): Path<(String, String)>,
     Query(query): Query<SortQuery>,
-) -> AppResult<RegionRollupPage> {
+    Query(figures_query): Query<FiguresQuery>,
+) -> AppResult<(StatusCode, RegionRollupPage)> {
     let mut tx = scope::begin(&state, &user.scope()).await?;
     let year = PlanYear::from_slug(&mut tx, &slug).await?;
-    let icbs = figures::region_icbs(&mut tx, &region, &year).await?;
-    let queue = figures::review_queue(&mut tx, &region, &year).await?;
-    let choices = figures::region_choices(&mut tx, &region, &year).await?;
-    let opportunities = figures::opportunities(&mut tx, Coverage::Region(&region), &year).await?;
-    let national_percent = match NationalAccess::of(&user) {
-        Some(national) => {
-            figures::by_region(&mut tx, &national, &year, MIN_NATIONAL_OPPORTUNITIES as i64)
+    let today = state.clock().today();
+    let cut = Cut::resolve(&figures_query, year.year, today);
+    let loaded = Loaded::load(&mut tx, &user, &region, &year, &cut, today).await?;
+    tx.commit().await?;
+    let sort = Sort::from_query(&query, &COLUMNS, "icb");
+    Ok((cut.status(), page(&user, &region, &year, cut, sort, loaded)))
+}
+
+/// Everything the page reads from the database.
+struct Loaded {
+    icbs: Vec<IcbFigures>,
+    queue: Vec<AwaitingReview>,
+    choices: Vec<figures::MatrixCell>,
+    opportunities: Vec<OpportunityFigures>,
+    national_percent: Option<i64>,
+    restated: Option<RestatedTable>,
+    years: Vec<FinancialYear>,
+}
+
+impl Loaded {
+    async fn load(
+        tx: &mut sqlx::PgConnection,
+        user: &CurrentUser,
+        region: &RegionAccess,
+        year: &PlanYear,
+        cut: &Cut,
+        today: chrono::NaiveDate,
+    ) -> AppResult<Self> {
+        let coverage = Coverage::Region(region);
+        let min = MIN_NATIONAL_OPPORTUNITIES as i64;
+        let national_percent = match NationalAccess::of(user) {
+            Some(national) => figures::by_region(tx, &national, year, cut.month, min)
                 .await?
+                .0
                 .into_iter()
                 .find(|r| r.region.is_none())
-                .and_then(|r| r.totals.percent_of_target())
-        }
-        None => None,
-    };
-    let years = all_years(&mut tx).await?;
-    tx.commit().await?;
+                .and_then(|r| r.totals.percent_of_target()),
+            None => None,
+        };
+        let restated = if cut.restated {
+            let loaded = RestatedYear::load(tx, year.programme_year_id, cut.month, today).await?;
+            let caption = format!("{}'s ICBs today, {} restated", region.name(), year.year);
+            Some(RestatedTable::of(&loaded, caption, |t| {
+                t.region_id == region.region_id()
+            }))
+        } else {
+            None
+        };
+        Ok(Loaded {
+            icbs: figures::icbs(tx, coverage, year, cut.month).await?,
+            queue: figures::review_queue(tx, region, year).await?,
+            choices: figures::region_choices(tx, region, year).await?,
+            opportunities: figures::opportunities(tx, coverage, year, cut.month).await?,
+            national_percent,
+            restated,
+            years: all_years(tx).await?,
+        })
+    }
+}
 
+fn page(
+    user: &CurrentUser,
+    region: &RegionAccess,
+    year: &PlanYear,
+    cut: Cut,
+    sort: Sort,
+    loaded: Loaded,
+) -> RegionRollupPage {
     let path = format!("/regions/{}/{}", region.ods_code(), year.year.slug());
-    let sort = Sort::from_query(&query, &COLUMNS, "icb");
-    let today = state.clock().today();
-    let mut rows: Vec<IcbRow> = icbs
+    let mut rows: Vec<IcbRow> = loaded
+        .icbs
         .into_iter()
-        .map(|f| IcbRow::new(f, year.year, today))
+        .map(|f| IcbRow::new(f, year.year, &cut.query_after("?")))
         .collect();
     let totals: PlanTotals = rows.iter().map(|r| r.f.totals).sum();
-    let totals_rag: RagCounts = rows.iter().map(|r| r.f.rag).sum();
-    let chart = chart(&rows, totals, national_percent, &region, &year);
-    let (columns, matrix) = matrix(&rows, &opportunities, &choices);
+    let chart = chart(&rows, totals, loaded.national_percent, region, year);
+    let (columns, matrix) = matrix(&rows, &loaded.opportunities, &loaded.choices);
     sort_rows(&mut rows, sort);
     let counts = Counts {
         icbs: rows.len() as i64,
@@ -265,25 +382,29 @@ pub async fn show(
             .iter()
             .filter(|r| r.f.status == Some(PlanStatus::Agreed))
             .count() as i64,
-        waiting: queue.len() as i64,
+        waiting: loaded.queue.len() as i64,
         not_started: rows.iter().filter(|r| r.f.status.is_none()).count() as i64,
         under_minimum: rows.iter().filter(|r| r.under_minimum).count() as i64,
         min_required: MIN_NATIONAL_OPPORTUNITIES,
     };
-    Ok(RegionRollupPage {
-        summary: summary(&counts, "agreement"),
-        counts,
+    RegionRollupPage {
         layout: user.layout(),
+        errors: cut.errors.clone(),
         region_code: region.ods_code().to_owned(),
         region_name: region.name().to_owned(),
         year_label: year.year.to_string(),
         year_slug: year.year.slug(),
-        years: year_links(&years, year.year, |y| {
+        years: year_links(&loaded.years, year.year, |y| {
             format!("/regions/{}/{}", region.ods_code(), y.slug())
         }),
-        headings: headings(&COLUMNS, sort, &path),
+        headings: headings(&COLUMNS, sort, &format!("{path}{}", cut.query_after("?"))),
+        action: path,
+        to_date: cut.describe(year.year),
+        summary: summary(&counts, "agreement"),
+        counts,
         min_required: MIN_NATIONAL_OPPORTUNITIES,
-        queue: queue
+        queue: loaded
+            .queue
             .into_iter()
             .map(|item| QueueRow {
                 short_name: short_icb_name(&item.name).to_owned(),
@@ -292,16 +413,19 @@ pub async fn show(
                 item,
             })
             .collect(),
+        totals_rag: rows.iter().map(|r| r.f.rag).sum(),
+        rows_note: totals_note(rows.iter().map(|r| &r.f.totals), &totals),
         rows,
         totals,
-        totals_rag,
         columns,
         matrix,
         legend: MatrixCell::legend(),
-        opportunities,
+        opportunities: loaded.opportunities,
         chart,
-        national_percent,
-    })
+        national_percent: loaded.national_percent,
+        restated: loaded.restated,
+        cut,
+    }
 }
 
 fn days_since(then: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
@@ -329,8 +453,19 @@ fn sort_rows(rows: &mut [IcbRow], sort: Sort) {
             "target_to_date" => by(|r| r.f.totals.target_to_date.0),
             "actual_to_date" => by(|r| r.f.totals.actual_to_date.0),
             "percent" => missing_last(a.percent, b.percent, sort),
+            "percent_annual" => missing_last(
+                a.f.totals.percent_of_annual_target(),
+                b.f.totals.percent_of_annual_target(),
+                sort,
+            ),
             "forecast" => by(|r| r.forecast.0),
+            "run_rate" => missing_last(
+                planned(a).then_some(a.f.totals.run_rate_forecast).flatten(),
+                planned(b).then_some(b.f.totals.run_rate_forecast).flatten(),
+                sort,
+            ),
             "red" => by(|r| r.f.rag.red),
+            "reported" => by(|r| r.f.totals.workstreams_reported),
             "latest" => missing_last(a.f.latest_month, b.f.latest_month, sort),
             _ => sort.apply(a.short_name.cmp(&b.short_name)),
         };

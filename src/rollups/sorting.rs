@@ -73,7 +73,9 @@ pub struct Heading {
 }
 
 /// The headings of `columns`, each linking to `path` sorted by it (the sorted one reversed).
+/// `path` may carry a query of its own (`?as_at=2024-10`), which the links keep.
 pub fn headings(columns: &[Column], sort: Sort, path: &str) -> Vec<Heading> {
+    let sep = if path.contains('?') { '&' } else { '?' };
     columns
         .iter()
         .map(|column| {
@@ -86,7 +88,7 @@ pub fn headings(columns: &[Column], sort: Sort, path: &str) -> Vec<Heading> {
             let order = if descending { "desc" } else { "asc" };
             Heading {
                 label: column.label,
-                href: format!("{path}?sort={}&order={order}#icb-figures", column.key),
+                href: format!("{path}{sep}sort={}&order={order}#icb-figures", column.key),
                 numeric: column.numeric,
                 aria_sort: current.then_some(if sort.descending {
                     "descending"
@@ -153,6 +155,11 @@ mod tests {
         assert!(h[0].href.contains("sort=icb&order=desc"));
         assert_eq!(h[1].aria_sort, None);
         assert!(h[1].href.contains("sort=percent&order=desc"));
+        let kept = headings(&COLUMNS, sort, "/regions/Y56/2024-25?as_at=2024-10");
+        assert_eq!(
+            kept[1].href,
+            "/regions/Y56/2024-25?as_at=2024-10&sort=percent&order=desc#icb-figures"
+        );
     }
 
     #[test]

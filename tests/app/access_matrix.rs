@@ -146,7 +146,7 @@ async fn plant_plans(pool: &PgPool) -> (Planted, Planted) {
         let (workstream_id, measure_id): (i32, i32) = sqlx::query_as(
             "with w as (
                  insert into workstream (icb_id, plan_id, title, lead_name, annual_target_pence)
-                 select p.icb_id, p.plan_id, $2 || ' priority', $2 || ' lead', 1200000
+                 select p.icb_id, p.plan_id, $2 || ' priority', $2 || ' lead', 100000
                  from plan p join icb i using (icb_id) where i.ods_code = $1
                  returning workstream_id, icb_id),
              m as (

@@ -8,6 +8,7 @@ use http_body_util::BodyExt;
 use medopt::audit::Actor;
 use medopt::auth::Role;
 use medopt::auth::two_step::{self, totp};
+use medopt::clock::Clock;
 use medopt::config::Config;
 use medopt::users::{self, NewUser, OrgRef};
 use medopt::{AppState, reference};
@@ -61,38 +62,33 @@ impl TestApp {
         Self::without_reference_data(pool)
     }
 
-    /// The app on `pool` with the reference data loaded, on a day of its own (`today`), for
-    /// figures that depend on the date.
-    pub async fn on(pool: PgPool, today: chrono::NaiveDate) -> Self {
-        reference::load(&pool).await.expect("reference data loads");
-        let clock = medopt::clock::Clock::fixed(today);
-        let state = AppState::with_clock(pool.clone(), Config::for_tests(), clock);
-        let router = medopt::app(state.clone());
-        Self {
-            pool,
-            state,
-            router,
-        }
-    }
-
     /// The app on `pool` as it is.
     pub fn without_reference_data(pool: PgPool) -> Self {
         Self::with_config(pool, Config::for_tests())
     }
 
+    /// The app on `pool` with the reference data loaded and today's date fixed at `today`, so
+    /// figures that depend on the date (the reporting month, what is due) can be checked.
+    pub async fn at(pool: PgPool, today: chrono::NaiveDate) -> Self {
+        reference::load(&pool).await.expect("reference data loads");
+        Self::with_state(
+            pool.clone(),
+            AppState::with_clock(pool, Config::for_tests(), Clock::fixed(today)),
+        )
+    }
+
     /// The app on `pool` with a particular configuration (reference data not loaded).
     pub fn with_config(pool: PgPool, config: Config) -> Self {
-        Self::with_config_and_clock(pool, config, medopt::clock::Clock::system())
+        Self::with_config_and_clock(pool, config, Clock::system())
     }
 
     /// The app on `pool` with a configuration and today's date from `clock` (reference data
     /// not loaded).
-    pub fn with_config_and_clock(
-        pool: PgPool,
-        config: Config,
-        clock: medopt::clock::Clock,
-    ) -> Self {
-        let state = AppState::with_clock(pool.clone(), config, clock);
+    pub fn with_config_and_clock(pool: PgPool, config: Config, clock: Clock) -> Self {
+        Self::with_state(pool.clone(), AppState::with_clock(pool, config, clock))
+    }
+
+    fn with_state(pool: PgPool, state: AppState) -> Self {
         let router = medopt::app(state.clone());
         Self {
             pool,
@@ -577,4 +573,81 @@ pub fn pounds(text: &str) -> i64 {
         .parse()
         .unwrap_or_else(|_| panic!("not money: {text}"));
     if negative { -value } else { value }
+}
+
+/// A downloaded CSV: its header and rows, by column name.
+pub struct Csv {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Csv {
+    /// The body of a CSV download (checked to be one: status, type, byte-order mark, CRLF).
+    pub fn parse(response: &TestResponse) -> Csv {
+        assert_eq!(response.status, 200, "{}", response.body);
+        assert_eq!(
+            response.header("content-type"),
+            Some("text/csv; charset=utf-8")
+        );
+        let body = response
+            .body
+            .strip_prefix('\u{feff}')
+            .expect("starts with a byte-order mark for Excel");
+        assert!(body.is_empty() || body.ends_with("\r\n"), "CRLF line ends");
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let header = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let rows = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        Csv { header, rows }
+    }
+
+    /// The index of the column `name`.
+    pub fn column(&self, name: &str) -> usize {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    }
+
+    /// The value of `name` in every row.
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        let i = self.column(name);
+        self.rows.iter().map(|r| r[i].as_str()).collect()
+    }
+
+    /// The first row whose `key` column is `value`, as column → value.
+    pub fn row_where(&self, key: &str, value: &str) -> std::collections::BTreeMap<&str, &str> {
+        let i = self.column(key);
+        let row = self
+            .rows
+            .iter()
+            .find(|r| r[i] == value)
+            .unwrap_or_else(|| panic!("no row with {key}={value}"));
+        self.header
+            .iter()
+            .map(String::as_str)
+            .zip(row.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// Every row as column → value.
+    pub fn records(&self) -> Vec<std::collections::BTreeMap<&str, &str>> {
+        self.rows
+            .iter()
+            .map(|row| {
+                self.header
+                    .iter()
+                    .map(String::as_str)
+                    .zip(row.iter().map(String::as_str))
+                    .collect()
+            })
+            .collect()
+    }
 }

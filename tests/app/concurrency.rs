@@ -282,7 +282,9 @@ async fn workstream_forms_apply_once_whatever_the_number_of_requests(pool: PgPoo
     let before = events(&app, "workstream.target_changed").await;
     let answers = ed
         .submit_all(&copies(&target, |i, f| {
-            f.set("annual_target", &format!("{}", 3000 + i));
+            // £100 a month phased; April takes what makes the months add up to the target.
+            f.set("annual_target", &format!("{}", 3000 + i))
+                .set("planned_2024-04", &format!("{}", 1900 + i));
         }))
         .await;
     exactly_one_applied("target and phasing", &answers);

@@ -8,69 +8,8 @@ use medopt::auth::Role;
 use medopt::exports::{CHUNK_BYTES, DATASETS};
 use sqlx::PgPool;
 
-use crate::common::{Browser, TestApp, TestResponse, sel, texts};
+use crate::common::{Browser, Csv, TestApp, sel, texts};
 use crate::seed::{self, Ws};
-
-/// A downloaded CSV: its header and rows, by column name.
-struct Csv {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Csv {
-    fn parse(response: &TestResponse) -> Csv {
-        assert_eq!(response.status, 200, "{}", response.body);
-        assert_eq!(
-            response.header("content-type"),
-            Some("text/csv; charset=utf-8")
-        );
-        let body = response
-            .body
-            .strip_prefix('\u{feff}')
-            .expect("starts with a byte-order mark for Excel");
-        assert!(body.is_empty() || body.ends_with("\r\n"), "CRLF line ends");
-        let mut reader = csv::Reader::from_reader(body.as_bytes());
-        let header = reader
-            .headers()
-            .unwrap()
-            .iter()
-            .map(str::to_owned)
-            .collect();
-        let rows = reader
-            .records()
-            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-            .collect();
-        Csv { header, rows }
-    }
-
-    fn column(&self, name: &str) -> usize {
-        self.header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no column {name}"))
-    }
-
-    /// The value of `name` in every row.
-    fn values(&self, name: &str) -> Vec<&str> {
-        let i = self.column(name);
-        self.rows.iter().map(|r| r[i].as_str()).collect()
-    }
-
-    /// The first row whose `key` column is `value`, as column → value.
-    fn row_where(&self, key: &str, value: &str) -> std::collections::BTreeMap<&str, &str> {
-        let i = self.column(key);
-        let row = self
-            .rows
-            .iter()
-            .find(|r| r[i] == value)
-            .unwrap_or_else(|| panic!("no row with {key}={value}"));
-        self.header
-            .iter()
-            .map(String::as_str)
-            .zip(row.iter().map(String::as_str))
-            .collect()
-    }
-}
 
 fn documented(slug: &str) -> Vec<&'static str> {
     DATASETS
@@ -127,7 +66,8 @@ async fn plant(pool: &PgPool) -> Vec<i32> {
 
 #[sqlx::test]
 async fn plans_and_monthly_savings_have_their_documented_columns_and_exact_values(pool: PgPool) {
-    let app = TestApp::new(pool).await;
+    // 15 September 2024: July is the reporting month.
+    let app = TestApp::at(pool, chrono::NaiveDate::from_ymd_opt(2024, 9, 15).unwrap()).await;
     let ids = plant(&app.pool).await;
     let analyst = app.user(Role::NationalAnalyst, None).await;
     let mut browser = app.login_as(&analyst).await;
@@ -160,10 +100,24 @@ async fn plans_and_monthly_savings_have_their_documented_columns_and_exact_value
     // To July: 4 months of £10,000 + 4 of £2,500 planned; actuals 32,500 - 200.
     assert_eq!(qe1["target_to_date_gbp"], "50000.00");
     assert_eq!(qe1["actual_to_date_gbp"], "32300.00");
-    assert_eq!(qe1["variance_to_date_gbp"], "-17700.00");
-    assert_eq!(qe1["percent_of_target_to_date"], "65");
+    // Reported: April, May and July of the first (£30,000), April of the second (£2,500).
+    assert_eq!(qe1["reported_target_to_date_gbp"], "32500.00");
+    assert_eq!(qe1["not_reported_target_to_date_gbp"], "17500.00");
+    assert_eq!(qe1["variance_to_date_gbp"], "-200.00");
+    assert_eq!(qe1["percent_of_target_to_date"], "99");
     assert_eq!(qe1["forecast_outturn_gbp"], "132300.00");
     assert_eq!(qe1["latest_month_reported"], "2024-07-01");
+    assert_eq!(qe1["reporting_month"], "2024-07-01");
+    assert_eq!(qe1["workstreams_due"], "2");
+    assert_eq!(qe1["workstreams_reported"], "1");
+    assert_eq!(qe1["months_overdue"], "3", "May, June and July");
+    assert_eq!(qe1["pct_of_annual_target"], "22");
+    assert_eq!(qe1["forecast_vs_annual_target_gbp"], "-17700.00");
+    assert_eq!(
+        qe1["run_rate_forecast_gbp"], "96900.00",
+        "32,300 over 4 months, times 12"
+    );
+    assert_eq!(qe1["successor_icb_code"], "");
     assert_eq!(qe1["workstreams_green"], "1");
     assert_eq!(qe1["workstreams_no_rag"], "1");
     let qyg = plans.row_where("icb_code", "QYG");
@@ -386,13 +340,15 @@ async fn plant_many(pool: &PgPool, per_plan: i32) -> i64 {
     .execute(pool)
     .await
     .unwrap();
+    // One transaction: the database checks at commit that each target's months add up.
+    let mut tx = pool.begin().await.unwrap();
     sqlx::query(
         "insert into workstream (icb_id, plan_id, title, annual_target_pence)
          select p.icb_id, p.plan_id, 'Local priority ' || n, 1200000
          from plan p, generate_series(1, $1) n",
     )
     .bind(per_plan)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .unwrap();
     sqlx::query(
@@ -401,9 +357,10 @@ async fn plant_many(pool: &PgPool, per_plan: i32) -> i64 {
          from workstream w join plan p using (plan_id) join programme_year y using (programme_year_id),
               generate_series(0, 11) m",
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .unwrap();
+    tx.commit().await.unwrap();
     sqlx::query_scalar("select count(*) from workstream_month")
         .fetch_one(pool)
         .await

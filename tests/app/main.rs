@@ -22,6 +22,7 @@ mod concurrency;
 mod csrf;
 mod demo;
 mod exports;
+mod figures;
 mod fuzz;
 mod health;
 mod home;

@@ -258,7 +258,7 @@ async fn a_stale_form_is_refused_whole_and_shows_what_changed(pool: PgPool) {
 
 #[sqlx::test]
 async fn months_that_have_not_started_are_shown_but_refuse_actuals(pool: PgPool) {
-    let app = TestApp::on(pool, day(2024, 7, 15)).await;
+    let app = TestApp::at(pool, day(2024, 7, 15)).await;
     let (ids, measure) = plant(&app).await;
     let editor = app.user(Role::IcbEditor, Some("QE1")).await;
     let mut ed = app.login_as(&editor).await;
@@ -412,7 +412,7 @@ async fn report_link(app: &TestApp, role: Role) -> Option<(String, String)> {
 #[sqlx::test]
 async fn the_dashboard_links_to_the_month_that_is_due(pool: PgPool) {
     // 5 December 2024: November's figures are due (by the end of December).
-    let app = TestApp::on(pool, day(2024, 12, 5)).await;
+    let app = TestApp::at(pool, day(2024, 12, 5)).await;
     let (ids, _) = plant(&app).await;
     assert_eq!(
         report_link(&app, Role::IcbEditor).await,

@@ -59,6 +59,15 @@ pub(crate) async fn set_target(
     browser.submit(&form).await
 }
 
+/// Gives every workstream of the plan a target of £1,200 (a plan can only be submitted when
+/// every workstream has one).
+pub(crate) async fn target_every_workstream(browser: &mut Browser<'_>) {
+    for path in workstream_paths(browser).await {
+        let response = set_target(browser, &path, "1,200").await;
+        assert_eq!(response.status, 303, "{}", response.body);
+    }
+}
+
 pub(crate) async fn set_actuals(
     browser: &mut Browser<'_>,
     path: &str,
@@ -94,7 +103,7 @@ async fn a_plan_goes_from_draft_to_agreed_through_a_returned_review(pool: PgPool
 
     let paths = workstream_paths(&mut ed).await;
     assert_eq!(paths.len(), 5);
-    for path in &paths[..2] {
+    for path in &paths {
         let response = set_target(&mut ed, path, "£12,000").await;
         assert_eq!(response.status, 303, "{}", response.body);
     }
@@ -161,6 +170,7 @@ async fn a_plan_goes_from_draft_to_agreed_through_a_returned_review(pool: PgPool
     let mut priority = ed.form(PLAN, &format!("{PLAN}/priorities")).await;
     priority.set("priority_title", "Antimicrobial prescribing");
     assert_eq!(ed.submit(&priority).await.status, 303);
+    target_every_workstream(&mut ed).await;
     let submit = ed.form(PLAN, &format!("{PLAN}/submit")).await;
     assert_eq!(ed.submit(&submit).await.status, 303);
     assert_eq!(status(&mut rv).await, "Submitted for review");
@@ -234,6 +244,7 @@ async fn a_plan_needs_five_national_opportunities_to_be_submitted(pool: PgPool) 
     assert_eq!(status(&mut ed).await, "Draft");
 
     choose(&mut ed, &[9]).await;
+    target_every_workstream(&mut ed).await;
     let submit = ed.form(PLAN, &format!("{PLAN}/submit")).await;
     assert_eq!(ed.submit(&submit).await.status, 303);
     assert_eq!(status(&mut ed).await, "Submitted for review");
@@ -325,7 +336,7 @@ async fn viewers_see_the_plan_but_cannot_change_it(pool: PgPool) {
     for page in [BASE, PLAN, path.as_str()] {
         let response = vw.get(page).await;
         assert_eq!(response.status, 200, "{page}");
-        let buttons = texts(&response.html(), "main button");
+        let buttons = texts(&response.html(), "main form:not(#figures-view) button");
         assert!(buttons.is_empty(), "{page} offers {buttons:?}");
     }
     let mut attempt = form.clone();
@@ -454,14 +465,23 @@ async fn money_and_months_are_checked_by_the_field_and_bad_input_changes_nothing
         "the remainder goes to March"
     );
 
-    // Phasing that does not add up is saved, and the page says so.
+    // Phasing that does not add up is refused by the field, and nothing changes.
     let mut form = ed.form(&path, &format!("{path}/target")).await;
     form.set("planned_2024-04", "0").set("action", "save");
-    assert_eq!(ed.submit(&form).await.status, 303);
-    let page = ed.get(&path).await;
+    let refused = ed.submit(&form).await;
+    assert_eq!(refused.status, 422);
     assert!(
-        text(&page, "#phasing-mismatch p").contains("less than the annual target of £1,234.56")
+        refused
+            .field_error("phasing")
+            .unwrap()
+            .contains("less than the annual target of £1,234.56")
     );
+    let planned_now: Vec<i64> =
+        sqlx::query_scalar("select planned_pence from workstream_month order by month")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(planned_now, planned);
 
     // A month outside the programme year, and a bad amount, are refused by the field.
     let refused = ed
@@ -542,8 +562,12 @@ async fn removing_a_workstream_with_progress_asks_first_and_keeps_its_history(po
     let yes = FormState::of(&confirm.html(), &format!("{PLAN}/opportunities"));
     assert_eq!(ed.submit(&yes).await.status, 303);
     assert_eq!(workstream_paths(&mut ed).await, vec![paths[1].clone()]);
+    // The £700 it saved before it was removed still counts.
     let dashboard = ed.get(BASE).await;
-    assert_eq!(text(&dashboard, "[data-figure=actual_to_date] dd"), "£0");
+    assert_eq!(
+        text(&dashboard, "#headline [data-figure=actual_to_date] dd"),
+        "£700"
+    );
     // Its page and figures are kept.
     let kept = ed.get(&paths[0]).await;
     assert_eq!(kept.status, 200);
@@ -669,7 +693,9 @@ fn rounded(pence: i64) -> i64 {
 
 #[sqlx::test]
 async fn dashboard_figures_match_an_independent_computation_from_the_stored_rows(pool: PgPool) {
-    let app = TestApp::new(pool).await;
+    // 10 December 2024: October is the reporting month.
+    let today = chrono::NaiveDate::from_ymd_opt(2024, 12, 10).unwrap();
+    let app = TestApp::at(pool, today).await;
     let editor = app.user(Role::IcbEditor, Some("QE1")).await;
     let mut ed = app.login_as(&editor).await;
     start_plan(&mut ed).await;
@@ -713,7 +739,7 @@ async fn dashboard_figures_match_an_independent_computation_from_the_stored_rows
     sqlx::query(
         "with p as (insert into plan (icb_id, programme_year_id) select icb_id, programme_year_id
                     from icb, programme_year where ods_code = 'QWE' and starts_on = '2024-04-01' returning plan_id, icb_id),
-              w as (insert into workstream (icb_id, plan_id, title, annual_target_pence) select icb_id, plan_id, 'Other', 5000000 from p returning workstream_id, icb_id)
+              w as (insert into workstream (icb_id, plan_id, title, annual_target_pence) select icb_id, plan_id, 'Other', 777777 from p returning workstream_id, icb_id)
          insert into workstream_month (workstream_id, icb_id, month, planned_pence, actual_pence)
          select workstream_id, icb_id, '2024-10-01', 777777, 888888 from w",
     )
@@ -721,60 +747,29 @@ async fn dashboard_figures_match_an_independent_computation_from_the_stored_rows
     .await
     .unwrap();
 
-    // The independent computation: plain SQL over the stored rows of the ICB's live workstreams.
-    let (annual, latest_month, months_to_date): (i64, chrono::NaiveDate, i32) = sqlx::query_as(
-        "select (select sum(annual_target_pence)::bigint from workstream w join icb i using (icb_id)
-                 where i.ods_code = 'QE1' and removed_at is null),
-                max(m.month), (extract(month from age(max(m.month), date '2024-04-01')) + 1)::int
-         from workstream_month m join workstream w using (workstream_id) join icb i on i.icb_id = w.icb_id
-         where i.ods_code = 'QE1' and w.removed_at is null and m.actual_pence is not null",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    let (target_to_date, actual_to_date, remaining_plan): (i64, i64, i64) = sqlx::query_as(
-        "select coalesce(sum(planned_pence) filter (where month <= $1), 0)::bigint,
-                coalesce(sum(actual_pence) filter (where month <= $1), 0)::bigint,
-                coalesce(sum(planned_pence) filter (where month > $1), 0)::bigint
-         from workstream_month m join workstream w using (workstream_id) join icb i on i.icb_id = w.icb_id
-         where i.ods_code = 'QE1' and w.removed_at is null",
-    )
-    .bind(latest_month)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-
+    // The independent computation (tests/app/figures/model.rs) over the stored rows.
+    let stored = crate::figures::model::Stored::load(&app.pool).await;
+    let to = crate::figures::model::reporting_month(today);
+    let expected = stored.icb("QE1", 2024, to);
     let page = ed.get(BASE).await;
-    let figure = |name: &str| text(&page, &format!("[data-figure={name}] dd"));
-    assert_eq!(pounds(&figure("annual_target")), rounded(annual));
-    assert_eq!(pounds(&figure("target_to_date")), rounded(target_to_date));
-    assert_eq!(pounds(&figure("actual_to_date")), rounded(actual_to_date));
-    assert_eq!(
-        pounds(figure("variance").split(' ').next().unwrap()),
-        rounded(actual_to_date - target_to_date)
+    crate::figures::check_dashboard(&page, &expected, "QE1");
+    let figure = |name: &str| text(&page, &format!("#headline [data-figure={name}] dd"));
+    let (target_to_date, actual_to_date, remaining_plan) = (
+        expected.target_to_date,
+        expected.actual,
+        expected.planned_after,
     );
-    assert_eq!(
-        pounds(figure("forecast_outturn").split(' ').next().unwrap()),
-        rounded(actual_to_date + remaining_plan)
-    );
-    let run_rate = (actual_to_date as f64 / f64::from(months_to_date) * 12.0).round() as i64;
-    assert_eq!(
-        pounds(figure("run_rate_forecast").split(' ').next().unwrap()),
-        rounded(run_rate)
-    );
-    let percent = (actual_to_date as f64 * 100.0 / target_to_date as f64).round() as i64;
-    assert_eq!(figure("percent_of_target"), format!("{percent}%"));
-    assert_eq!(
-        figure("latest_month"),
-        latest_month.format("%B %Y").to_string()
-    );
-    assert_eq!(
-        figure("months_overdue"),
-        format!(
-            "{} A month's figures are due by the end of the following month",
-            12 - months_to_date
-        )
-    );
+    // The removed workstream's actuals (September's £99,999 among them) still count: it
+    // reported them before it was removed.
+    let reported: i64 = sqlx::query_scalar(
+        "select sum(actual_pence)::bigint from workstream_month where workstream_id = $1 and month <= '2024-10-01'",
+    )
+    .bind(id_of(&paths[5]))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored.workstream(id_of(&paths[5]), to).actual, reported);
+    assert!(reported >= 9_999_900 - 3 * 150_000, "{reported}");
     assert!(
         figure("national_chosen").starts_with("5 At least 5"),
         "{}",
@@ -784,13 +779,17 @@ async fn dashboard_figures_match_an_independent_computation_from_the_stored_rows
     // The workstream rows cover the same months, so they add up to the headline (to the pound).
     let html = page.html();
     let column = |col: &str| -> i64 {
-        html.select(&sel(&format!("#workstreams td[data-col={col}]")))
+        html.select(&sel(&format!("#workstreams tbody td[data-col={col}]")))
             .map(|td| pounds(&text_of(&td)))
             .sum()
     };
     assert!((column("target_to_date") - rounded(target_to_date)).abs() <= 3);
     assert!((column("actual_to_date") - rounded(actual_to_date)).abs() <= 3);
-    assert_eq!(html.select(&sel("#workstreams tbody tr")).count(), 5);
+    assert_eq!(
+        html.select(&sel("#workstreams tbody tr")).count(),
+        6,
+        "five in the plan and the removed one, whose September saving still counts"
+    );
 
     // The chart has a text alternative and its numbers are in the table beneath.
     assert!(

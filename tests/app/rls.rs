@@ -231,8 +231,8 @@ async fn workstream_figures_are_filtered_by_scope_too(pool: PgPool) {
     let app = TestApp::new(pool).await;
     let (qe1, _, qwe) = seed_plans(&app).await;
     sqlx::query(
-        "with w as (insert into workstream (icb_id, plan_id, title)
-                    select icb_id, plan_id, 'Priority' from plan returning workstream_id, icb_id)
+        "with w as (insert into workstream (icb_id, plan_id, title, annual_target_pence)
+                    select icb_id, plan_id, 'Priority', 100 from plan returning workstream_id, icb_id)
          insert into workstream_month (workstream_id, icb_id, month, planned_pence, actual_pence)
          select workstream_id, icb_id, '2024-04-01', 100, 90 from w",
     )
@@ -293,7 +293,7 @@ async fn a_reviewers_scope_writes_only_the_review_of_its_regions_plans(pool: PgP
     let workstream_id: i32 = sqlx::query_scalar(
         "with p as (update plan set status = 'submitted' where icb_id = $1 returning plan_id, icb_id),
               w as (insert into workstream (icb_id, plan_id, title, annual_target_pence)
-                    select icb_id, plan_id, 'Local', 120000 from p returning workstream_id, icb_id)
+                    select icb_id, plan_id, 'Local', 10000 from p returning workstream_id, icb_id)
          insert into workstream_month (workstream_id, icb_id, month, planned_pence, actual_pence)
          select workstream_id, icb_id, '2024-06-01', 10000, 9000 from w returning workstream_id",
     )

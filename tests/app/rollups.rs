@@ -38,7 +38,7 @@ async fn plant_region(pool: &PgPool) {
                 Some(2_500),
                 Some(2_500),
             ]),
-            // Removed: its figures must not count anywhere.
+            // Removed after reporting April: no longer a choice, but its £500,000 still counts.
             Ws::national(10, 999_000)
                 .actuals(&[Some(500_000)])
                 .removed(),
@@ -112,7 +112,9 @@ fn money(response: &TestResponse, row_css: &str, col: &str) -> i64 {
 
 #[sqlx::test]
 async fn region_totals_equal_the_sum_of_each_icbs_own_dashboard(pool: PgPool) {
-    let app = TestApp::new(pool).await;
+    // 15 September 2024: July is the reporting month.
+    let today = chrono::NaiveDate::from_ymd_opt(2024, 9, 15).unwrap();
+    let app = TestApp::at(pool, today).await;
     plant_region(&app.pool).await;
     let analyst = app.user(Role::NationalAnalyst, None).await;
     let mut browser = app.login_as(&analyst).await;
@@ -149,23 +151,27 @@ async fn region_totals_equal_the_sum_of_each_icbs_own_dashboard(pool: PgPool) {
             "region total {col}"
         );
     }
-    // QE1: actuals to July (9,000+11,000+12,500 + 4,000+3,000 + 1,000 + 2,600+2,400+2,500+2,500).
+    // QE1: actuals to July (9,000+11,000+12,500 + 4,000+3,000 + 1,000 + 2,600+2,400+2,500+2,500),
+    // and the removed workstream's 500,000.
     assert_eq!(
         money(&region, "tr[data-ods-code=\"QE1\"]", "actual_to_date"),
-        50_500
+        550_500
     );
     // The ICB without a plan is listed as not started, with nothing summed.
     assert_eq!(
         cell(&region, "tr[data-ods-code=\"QYG\"]", "status"),
         "Not started"
     );
-    let percent = |actual: i64, target: i64| ((actual * 200 + target) / (target * 2)).to_string();
+    // The total's percentage is of the summed figures (the independent computation).
+    let stored = crate::figures::model::Stored::load(&app.pool).await;
+    let total = stored.total(
+        2024,
+        Some("Y62"),
+        chrono::NaiveDate::from_ymd_opt(2024, 7, 1).unwrap(),
+    );
     assert_eq!(
         cell(&region, "#region-totals", "percent"),
-        format!(
-            "{}%",
-            percent(sums["actual_to_date"], sums["target_to_date"])
-        )
+        format!("{}%", total.percent().unwrap())
     );
 
     // The national page's row for the region equals the region page's totals, and the
@@ -205,10 +211,11 @@ async fn region_totals_equal_the_sum_of_each_icbs_own_dashboard(pool: PgPool) {
         money(&national, "tr[data-opportunity=\"1\"]", "annual_target"),
         1_068_000
     );
+    // Removed: no ICB chooses 10 now, but the £500,000 it saved stays with it.
     assert_eq!(cell(&national, "tr[data-opportunity=\"10\"]", "icbs"), "0");
     assert_eq!(
         money(&national, "tr[data-opportunity=\"10\"]", "actual_to_date"),
-        0
+        500_000
     );
     // The opportunity table sums to the same national actual as the regions, less the local
     // priorities (which belong to no national opportunity): QE1's local priority saved £10,000.

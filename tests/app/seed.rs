@@ -16,6 +16,7 @@ pub struct Ws {
     /// Actual pence per month, April first (`None`: not reported).
     pub actual: Vec<Option<i64>>,
     pub removed: bool,
+    pub cost_pressure: bool,
 }
 
 impl Ws {
@@ -30,6 +31,7 @@ impl Ws {
             planned: even_pounds(pounds),
             actual: Vec::new(),
             removed: false,
+            cost_pressure: false,
         }
     }
 
@@ -57,6 +59,26 @@ impl Ws {
         self.removed = true;
         self
     }
+
+    /// Planned pence per month from April (their sum becomes the annual target).
+    pub fn phased(mut self, pence: &[i64]) -> Self {
+        self.planned = (0..12)
+            .map(|i| pence.get(i).copied().unwrap_or(0))
+            .collect();
+        self.annual_target = self.planned.iter().sum();
+        self
+    }
+
+    /// Actuals in pence from April.
+    pub fn actual_pence(mut self, pence: &[Option<i64>]) -> Self {
+        self.actual = pence.to_vec();
+        self
+    }
+
+    pub fn cost_pressure(mut self) -> Self {
+        self.cost_pressure = true;
+        self
+    }
 }
 
 /// Twelve months of whole pounds summing to `pounds`, the remainder in March.
@@ -68,9 +90,26 @@ fn even_pounds(pounds: i64) -> Vec<i64> {
 }
 
 /// Plants a plan for `icb` in the programme year starting in April `year`, with `status`,
-/// and its workstreams with their months. Returns the plan id and the workstream ids.
+/// and its workstreams with their months, in one transaction (the database checks at commit
+/// that each workstream's phasing adds up to its target). Returns the plan id and the
+/// workstream ids.
 pub async fn plan(
     pool: &PgPool,
+    icb: &str,
+    year: i32,
+    status: &str,
+    workstreams: &[Ws],
+) -> (i32, Vec<i32>) {
+    let mut tx = pool.begin().await.unwrap();
+    let planted = plan_in(&mut tx, icb, year, status, workstreams).await;
+    tx.commit()
+        .await
+        .unwrap_or_else(|e| panic!("plan for {icb} {year}: {e}"));
+    planted
+}
+
+async fn plan_in(
+    conn: &mut sqlx::PgConnection,
     icb: &str,
     year: i32,
     status: &str,
@@ -87,17 +126,17 @@ pub async fn plan(
     .bind(icb)
     .bind(year)
     .bind(status)
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .unwrap_or_else(|e| panic!("plan for {icb} {year}: {e}"));
     let mut ids = Vec::new();
     for ws in workstreams {
         let id: i32 = sqlx::query_scalar(
-            "insert into workstream (icb_id, plan_id, opportunity_id, title, annual_target_pence, rag, removed_at)
+            "insert into workstream (icb_id, plan_id, opportunity_id, title, annual_target_pence, rag, removed_at, cost_pressure)
              select p.icb_id, p.plan_id,
                     (select o.opportunity_id from opportunity o
                      where o.programme_year_id = p.programme_year_id and o.number = $2),
-                    $3, $4, $5::rag_status, case when $6 then now() end
+                    $3, $4, $5::rag_status, case when $6 then now() end, $7
              from plan p where p.plan_id = $1
              returning workstream_id",
         )
@@ -107,7 +146,8 @@ pub async fn plan(
         .bind(ws.annual_target)
         .bind(ws.rag)
         .bind(ws.removed)
-        .fetch_one(pool)
+        .bind(ws.cost_pressure)
+        .fetch_one(&mut *conn)
         .await
         .unwrap();
         let actual: Vec<Option<i64>> = (0..12)
@@ -124,7 +164,7 @@ pub async fn plan(
         .bind(year)
         .bind(&ws.planned)
         .bind(&actual)
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
         ids.push(id);

@@ -1,5 +1,6 @@
 //! Journey 1: an ICB editor signs in, chooses five national opportunities, sets a target and
-//! its phasing, enters two months of actual savings, adds an update and submits the plan —
+//! its phasing, enters two months of actual savings, adds an update, gives every other
+//! workstream a target (a plan needs one on each) and submits the plan —
 //! with the mouse. Journey 5: the same with the keyboard alone (Tab, Shift+Tab, Enter, Space
 //! and typing), the focus visible at every stop.
 
@@ -87,6 +88,14 @@ async fn an_icb_editor_plans_the_year_and_submits_the_plan(pool: PgPool) {
                 "Practice pharmacists have started structured medication reviews."
             );
             assert_eq!(b.text("#rag-status").await, "RAG: Green");
+
+            // Every workstream needs a target before the plan can be submitted.
+            for opportunity in &FIVE_OPPORTUNITIES[1..] {
+                b.click_link("2024/25 plan").await;
+                b.click_link(opportunity).await;
+                b.fill("Annual savings target", "6,000").await;
+                b.press_button("Save target and split evenly").await;
+            }
 
             b.click_link("2024/25 plan").await;
             b.press_button("Submit plan for review").await;
@@ -191,6 +200,17 @@ async fn an_icb_editor_does_the_same_with_the_keyboard_alone(pool: PgPool) {
             keys.press_enter().await;
             assert_eq!(b.text("#rag-status").await, "RAG: Red");
 
+            for opportunity in &FIVE_OPPORTUNITIES[1..] {
+                keys.tab_to(Link("2024/25 plan")).await;
+                keys.press_enter().await;
+                keys.tab_to(Link(opportunity)).await;
+                keys.press_enter().await;
+                keys.tab_to(Field("Annual savings target")).await;
+                keys.type_text("6,000").await;
+                keys.tab_to(Button("Save target and split evenly")).await;
+                keys.press_enter().await;
+            }
+
             keys.tab_to(Link("2024/25 plan")).await;
             keys.press_enter().await;
             keys.tab_to(Button("Submit plan for review")).await;
@@ -248,6 +268,12 @@ pub async fn choose_five_and_submit(b: &Browser) {
         b.tick(opportunity).await;
     }
     b.press_button("Save chosen opportunities").await;
+    for opportunity in FIVE_OPPORTUNITIES {
+        b.click_link(opportunity).await;
+        b.fill("Annual savings target", "6,000").await;
+        b.press_button("Save target and split evenly").await;
+        b.click_link("2024/25 plan").await;
+    }
     b.press_button("Submit plan for review").await;
     assert_eq!(b.text("#plan-status").await, "Submitted for review");
 }

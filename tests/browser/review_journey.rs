@@ -95,6 +95,13 @@ async fn a_reviewer_returns_a_plan_and_agrees_it_once_fixed(pool: PgPool) {
                 ed.texts("#local-workstreams tbody th a").await,
                 ["Antimicrobial prescribing"]
             );
+            // The new priority has no target yet: the plan cannot go back until it has one.
+            ed.press_button("Submit plan for review").await;
+            ed.follow_every_error(&["submit"]).await;
+            ed.click_link("Antimicrobial prescribing").await;
+            ed.fill("Annual savings target", "8,000").await;
+            ed.press_button("Save target and split evenly").await;
+            ed.click_link("2024/25 plan").await;
             ed.fill(
                 "Cover note for the regional team (optional)",
                 "Local priority on antimicrobial prescribing added, as asked.",
@@ -113,6 +120,13 @@ async fn a_reviewer_returns_a_plan_and_agrees_it_once_fixed(pool: PgPool) {
             let history = rv.texts("#review-history li").await;
             assert_eq!(history.len(), 3, "{history:?}");
             assert!(history[1].contains(COMMENT), "{history:?}");
+            assert!(
+                rv.texts("#checks li")
+                    .await
+                    .iter()
+                    .all(|c| c.starts_with("Passed")),
+                "the reviewer sees the submit checks"
+            );
             rv.choose("Agree the plan").await;
             rv.press_button("Record decision").await;
             assert_eq!(rv.text("#plan-status").await, "Agreed");

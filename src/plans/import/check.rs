@@ -68,6 +68,9 @@ pub struct Known {
     pub year: FinancialYear,
     /// Figures cannot be reported for months after this one.
     pub this_month: NaiveDate,
+    /// The ICB's name and when it existed: no figures for months it did not exist in.
+    pub icb_name: String,
+    pub lifetime: crate::domain::Lifetime,
     pub workstreams: BTreeMap<i32, KnownWorkstream>,
     pub measures: BTreeMap<i32, KnownMeasure>,
 }
@@ -530,6 +533,11 @@ fn read_month(text: &str, known: &Known) -> Result<NaiveDate, String> {
     if month > known.this_month {
         return Err(format!("{} has not started yet", month_label(month)));
     }
+    if let Some(why) = crate::domain::Month::from_first_day(month)
+        .and_then(|m| known.lifetime.refusal(&known.icb_name, m))
+    {
+        return Err(why);
+    }
     Ok(month)
 }
 
@@ -592,6 +600,11 @@ mod tests {
             icb_code: "QE1".into(),
             year: FinancialYear::starting(2024).unwrap(),
             this_month: date(2024, 11),
+            icb_name: "NHS Lancashire and South Cumbria ICB".into(),
+            lifetime: crate::domain::Lifetime {
+                valid_from: date(2022, 7),
+                valid_to: None,
+            },
             workstreams,
             measures,
         }
@@ -769,6 +782,23 @@ mod tests {
         assert_eq!(
             (checked.rows, checked.unchanged, checked.changes.len()),
             (1, 1, 0)
+        );
+    }
+
+    #[test]
+    fn months_the_icb_did_not_exist_in_are_refused() {
+        let mut closed = known();
+        closed.lifetime.valid_to = NaiveDate::from_ymd_opt(2024, 9, 30);
+        let found: Vec<String> = check(&file(&["QE1,2024-10-01,saving,11,,x,,,5,"]), &closed)
+            .expect_err("refused")
+            .into_iter()
+            .map(|p| format!("{:?} {}", p.column_label(), p.message))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "Some(\"B (month)\") NHS Lancashire and South Cumbria ICB did not exist in October 2024: it closed on 30 September 2024"
+            ]
         );
     }
 }

@@ -84,6 +84,8 @@ pub async fn known(conn: &mut PgConnection, ctx: &IcbYear, plan_id: i32) -> sqlx
         icb_code: icb.ods_code().to_owned(),
         year: ctx.year.year,
         this_month: ctx.clock.this_month().first_day(),
+        icb_name: icb.name().to_owned(),
+        lifetime: icb.lifetime(),
         workstreams: known_ws,
         measures,
     })

@@ -11,14 +11,14 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::history::{self, ReviewEvent};
-use super::snapshot::{self, ContentChange, PlanSnapshot, SnapshotWorkstream};
+use super::snapshot::{self, ContentChange, SnapshotWorkstream};
 use crate::auth::CurrentUser;
 use crate::domain::Pence;
 use crate::error::AppResult;
 use crate::forms::FieldErrors;
 use crate::icbs::PlanStatus;
 use crate::page::Layout;
-use crate::plans::MIN_NATIONAL_OPPORTUNITIES;
+use crate::plans::checks::PlanChecks;
 use crate::plans::context::{IcbYear, PlanHeader};
 use crate::plans::plan_page::{Conflict, NoticeQuery, notice_text};
 use crate::plans::request::PlanView;
@@ -90,64 +90,26 @@ impl ReviewPage {
     }
 }
 
-/// What a reviewer checks before agreeing: enough national opportunities, a target for each
-/// workstream, and phasing that adds up to it.
-fn checks(content: &PlanSnapshot) -> Vec<Check> {
-    let national = content
-        .workstreams
+/// The checks of [`PlanChecks`] as the reviewer reads them: each with what was found.
+fn checks_view(checks: &PlanChecks) -> Vec<Check> {
+    checks
+        .checks
         .iter()
-        .filter(|w| w.number.is_some())
-        .count();
-    let without_target: Vec<String> = content
-        .workstreams
-        .iter()
-        .filter(|w| w.annual_target_pence <= 0)
-        .map(SnapshotWorkstream::display_title)
-        .collect();
-    let not_adding_up: Vec<String> = content
-        .workstreams
-        .iter()
-        .filter(|w| w.phased_total() != w.annual_target())
-        .map(|w| {
-            format!(
-                "{} (phased {}, target {})",
-                w.display_title(),
-                w.phased_total().exact_display(),
-                w.annual_target().exact_display()
-            )
-        })
-        .collect();
-    let listed = |names: &[String], none: &str| {
-        if names.is_empty() {
-            none.to_owned()
-        } else {
-            names.join("; ")
-        }
-    };
-    vec![
-        Check {
-            id: "check-opportunities",
-            label: format!("At least {MIN_NATIONAL_OPPORTUNITIES} national opportunities"),
-            passed: national >= MIN_NATIONAL_OPPORTUNITIES,
-            detail: format!("{national} chosen"),
-        },
-        Check {
-            id: "check-targets",
-            label: "Every workstream has a savings target".into(),
-            passed: without_target.is_empty() && !content.workstreams.is_empty(),
-            detail: if content.workstreams.is_empty() {
-                "There are no workstreams".into()
-            } else {
-                listed(&without_target, "All have one")
+        .map(|c| Check {
+            id: match c.key {
+                "national" => "check-opportunities",
+                "targets" => "check-targets",
+                _ => "check-phasing",
             },
-        },
-        Check {
-            id: "check-phasing",
-            label: "Each workstream's phasing adds up to its target".into(),
-            passed: not_adding_up.is_empty(),
-            detail: listed(&not_adding_up, "All add up"),
-        },
-    ]
+            label: c.label.to_owned(),
+            passed: c.passed,
+            detail: c.problem.clone().unwrap_or_else(|| match c.key {
+                "national" => format!("{} chosen", checks.national_chosen),
+                "targets" => "All have one".into(),
+                _ => "All add up".into(),
+            }),
+        })
+        .collect()
 }
 
 /// The page as saved.
@@ -196,7 +158,7 @@ pub async fn build(
         local: rows.iter().filter(|r| r.local).count(),
         annual_target: rows.iter().map(|r| r.content.annual_target()).sum(),
         phased_total: rows.iter().map(|r| r.content.phased_total()).sum(),
-        checks: checks(&content),
+        checks: checks_view(&PlanChecks::load(conn, &ctx.icb, plan.plan_id).await?),
         rows,
         months: months
             .iter()

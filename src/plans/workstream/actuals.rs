@@ -1,5 +1,6 @@
 //! `POST …/actuals`: the actual saving of each month that has started (progress: recorded
-//! whatever the plan's status while the year is open). A blank month clears it.
+//! whatever the plan's status while the year is open). A blank month clears it. A month
+//! before the ICB existed or after it closed is refused.
 
 use axum::response::Response;
 use serde::Deserialize;
@@ -49,6 +50,14 @@ pub async fn save_actuals(
         &mut errors,
         |text| Pence::parse(text).map_err(|e| e.to_string()),
     );
+    // Figures belong to the ICB that existed in the month (after a merger, the predecessors
+    // up to the day before and the successor from that day).
+    let lifetime = edit.ctx.icb.lifetime();
+    for (month, amount) in &actuals {
+        if let (Some(_), Some(why)) = (amount, lifetime.refusal(edit.ctx.icb.name(), *month)) {
+            errors.add(&format!("actual_{}", month.key()), why);
+        }
+    }
     let saved = workstreams::months(&mut edit.tx, &edit.ctx.icb, edit.ws.workstream_id).await?;
     let mut diff = Changes::default();
     for (month, amount) in &actuals {

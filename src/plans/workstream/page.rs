@@ -9,8 +9,9 @@ use sqlx::PgConnection;
 
 use super::history::{HistoryEntry, history};
 use crate::auth::CurrentUser;
-use crate::domain::{Month, Pence, Progress, progress};
+use crate::domain::{Month, Pence, PlanTotals, reporting_month};
 use crate::error::AppResult;
+use crate::figures;
 use crate::forms::{FieldErrors, MonthInput};
 use crate::page::Layout;
 use crate::plans::changes::Change;
@@ -95,13 +96,22 @@ pub struct WorkstreamPage {
     pub details: DetailsValues,
     pub objectives: &'static [(&'static str, &'static str)],
     pub annual_target: String,
+    /// The workstream is (or the refused form said it is) a planned spending increase.
+    pub cost_pressure: bool,
     pub phasing: Vec<MonthInput>,
     pub phasing_total: Pence,
     pub phasing_mismatch: Option<String>,
     pub actuals: Vec<MonthInput>,
     /// Each month's plan and actual as saved, for readers (who see tables, not forms).
     pub saved_months: Vec<SavedMonth>,
-    pub figures: Progress,
+    /// Its figures to the reporting month.
+    pub figures: PlanTotals,
+    /// "to the end of September 2024".
+    pub to_date: String,
+    /// Due months it has not reported.
+    pub months_not_reported: i32,
+    /// The months of the year the ICB does not answer for, in words, when there are any.
+    pub lifetime_note: Option<String>,
     pub updates: Vec<UpdateView>,
     pub rags: [Rag; 3],
     pub update_rag: String,
@@ -140,6 +150,34 @@ fn phasing_mismatch(total: Pence, target: Pence) -> Option<String> {
         amount.exact_display(),
         target.exact_display()
     ))
+}
+
+/// When the ICB did not exist for the whole year: which months it answers for.
+pub fn lifetime_note(ctx: &IcbYear) -> Option<String> {
+    let lifetime = ctx.icb.lifetime();
+    let months = lifetime.months_in(ctx.year.year);
+    if months.len() == 12 {
+        return None;
+    }
+    let name = ctx.icb.name();
+    let day = |d: chrono::NaiveDate| d.format("%-d %B %Y").to_string();
+    let existed = match (months.first(), months.last()) {
+        (Some(first), Some(last)) => format!(
+            "its figures for {} count from {} to {}, the months it existed in",
+            ctx.year.year,
+            first.label(),
+            last.label()
+        ),
+        _ => format!(
+            "it did not exist in {}, so no figures count for it",
+            ctx.year.year
+        ),
+    };
+    let when = match lifetime.valid_to {
+        Some(to) if to < ctx.year.year.ends_on() => format!("closed on {}", day(to)),
+        _ => format!("started on {}", day(lifetime.valid_from)),
+    };
+    Some(format!("{name} {when}: {existed}."))
 }
 
 /// The page as saved.
@@ -188,7 +226,18 @@ pub async fn build(
         .map(|f| f.planned)
         .sum();
     let target = ws.annual_target();
-    let figures = progress(ctx.year.year, target, &months, ctx.clock.today());
+    let to_month = reporting_month(ctx.clock.today());
+    let plan_id = ctx.require_plan()?.plan_id;
+    let own = figures::workstreams(conn, &ctx.icb, plan_id, to_month)
+        .await?
+        .into_iter()
+        .find(|f| f.workstream_id == ws.workstream_id);
+    let through = to_month.min(crate::domain::progress::last_month(ctx.year.year));
+    let to_date = if through < crate::domain::progress::first_month(ctx.year.year) {
+        "no month of the year is due yet".to_owned()
+    } else {
+        format!("to the end of {}", through.label())
+    };
     let updates = sqlx::query_as!(
         UpdateView,
         r#"
@@ -229,12 +278,16 @@ pub async fn build(
         details: DetailsValues::from_saved(&ws),
         objectives: &ICS_OBJECTIVES,
         annual_target: target.input_value(),
+        cost_pressure: ws.cost_pressure,
         phasing,
         phasing_total,
         phasing_mismatch: phasing_mismatch(phasing_total, target),
         actuals,
         saved_months,
-        figures,
+        figures: own.as_ref().map(|f| f.totals).unwrap_or_default(),
+        months_not_reported: own.as_ref().map_or(0, |f| f.months_not_reported),
+        to_date,
+        lifetime_note: lifetime_note(ctx),
         updates,
         rags: Rag::ALL,
         update_rag: String::new(),
