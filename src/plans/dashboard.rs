@@ -134,7 +134,12 @@ pub async fn build(
         ),
         "savings-chart",
     );
-    let latest = figures.latest_month.map(Month::containing);
+    // The month due is worked out from the latest month with any actual, reported early or not.
+    let latest = months
+        .iter()
+        .filter(|m| m.actual.is_some())
+        .map(|m| Month::containing(m.month))
+        .max();
     let report = ctx.plan.as_ref().and_then(|_| due_link(ctx, latest));
     Ok(DashboardPage {
         layout: user.layout(),

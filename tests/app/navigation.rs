@@ -12,7 +12,8 @@ use crate::seed::{self, Ws};
 
 #[sqlx::test]
 async fn each_role_lands_on_its_own_page_for_the_year(pool: PgPool) {
-    let app = TestApp::new(pool).await;
+    // A day in 2024/25, so the landing year is fixed whatever today is.
+    let app = TestApp::at(pool, chrono::NaiveDate::from_ymd_opt(2024, 11, 30).unwrap()).await;
     let cases = [
         (Role::IcbEditor, Some("QE1"), "/icbs/QE1/2024-25"),
         (Role::IcbViewer, Some("QE1"), "/icbs/QE1/2024-25"),
@@ -23,15 +24,26 @@ async fn each_role_lands_on_its_own_page_for_the_year(pool: PgPool) {
     for (role, org, landing) in cases {
         let user = app.user(role, org).await;
         let mut browser = app.browser();
-        let response = browser.sign_in(&user.email, PASSWORD).await;
+        let mut response = browser.sign_in(&user.email, PASSWORD).await;
+        if let Some(secret) = user.two_step_secret {
+            // Reviewers and administrators pass two-step verification first.
+            assert_eq!(response.location(), Some("/login/two-step"), "{role}");
+            response = browser
+                .submit_code(&crate::common::current_code(secret))
+                .await;
+        }
         assert_eq!(response.location(), Some(landing), "{role}");
         assert_eq!(browser.get(landing).await.status, 200, "{role}");
     }
     // Asking for a page still leads there.
     let reviewer = app.user(Role::RegionReviewer, Some("Y62")).await;
     let mut browser = app.browser();
-    let response = browser
+    browser
         .sign_in_next(&reviewer.email, PASSWORD, "/icbs/QE1")
+        .await;
+    let secret = reviewer.two_step_secret.expect("reviewers have two-step");
+    let response = browser
+        .submit_code(&crate::common::current_code(secret))
         .await;
     assert_eq!(response.location(), Some("/icbs/QE1"));
 }
@@ -107,7 +119,7 @@ async fn icb_pages_have_breadcrumbs_as_far_as_the_role_reaches(pool: PgPool) {
 
 #[sqlx::test]
 async fn the_menu_links_to_the_current_years_catalogue(pool: PgPool) {
-    let app = TestApp::new(pool).await;
+    let app = TestApp::at(pool, chrono::NaiveDate::from_ymd_opt(2024, 11, 30).unwrap()).await;
     let home = app.get("/").await.html();
     let menu: Vec<String> = home
         .select(&sel(".nhsuk-header__navigation-link"))
@@ -115,7 +127,7 @@ async fn the_menu_links_to_the_current_years_catalogue(pool: PgPool) {
         .filter_map(|a| a.value().attr("href").map(str::to_owned))
         .collect();
     assert_eq!(menu, ["/catalogue"]);
-    // No programme year covers today, so the latest one's.
+    // The programme year covering today.
     let response = app.get("/catalogue").await;
     assert_eq!(response.status, 200);
     assert_eq!(
@@ -125,6 +137,8 @@ async fn the_menu_links_to_the_current_years_catalogue(pool: PgPool) {
     assert_eq!(
         texts(&home, "main a[href^='/catalogue/']"),
         [
+            "National opportunities for 2026/27",
+            "National opportunities for 2025/26",
             "National opportunities for 2024/25",
             "National opportunities for 2023/24"
         ]

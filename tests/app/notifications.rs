@@ -14,7 +14,7 @@ use medopt::reference;
 use sqlx::PgPool;
 
 use crate::common::{FormState, TestApp, TestUser, sel, text_of, texts};
-use crate::plans::{PLAN, choose, start_plan, status};
+use crate::plans::{PLAN, plan_ready_to_submit, status};
 use crate::seed::{self, Ws};
 use crate::smtp::{Received, SmtpServer};
 
@@ -80,7 +80,9 @@ async fn submit_plan(browser: &mut crate::common::Browser<'_>) {
 }
 
 async fn decide(browser: &mut crate::common::Browser<'_>, decision: &str, comment: &str) {
-    let mut review = browser.form(PLAN, &format!("{PLAN}/review")).await;
+    // The decision is taken on the review page; its form posts to the plan's review route.
+    let review_page = PLAN.replace("/plan", "/review");
+    let mut review = browser.form(&review_page, &format!("{PLAN}/review")).await;
     review
         .set("decision", decision)
         .set("review_comment", comment);
@@ -101,8 +103,7 @@ async fn plan_events_reach_the_people_concerned_and_nobody_else(pool: PgPool) {
     let analyst = app.user(Role::NationalAnalyst, None).await;
 
     let mut ed = app.login_as(&editor).await;
-    start_plan(&mut ed).await;
-    choose(&mut ed, &[1, 2, 3, 4, 5]).await;
+    plan_ready_to_submit(&mut ed).await;
     submit_plan(&mut ed).await;
     // The request wrote the message; only the worker sends it.
     assert!(smtp.received().is_empty());
@@ -188,8 +189,7 @@ async fn a_change_succeeds_while_the_mail_server_is_down_and_its_message_goes_la
     smtp.stop();
 
     let mut ed = app.login_as(&editor).await;
-    start_plan(&mut ed).await;
-    choose(&mut ed, &[1, 2, 3, 4, 5]).await;
+    plan_ready_to_submit(&mut ed).await;
     submit_plan(&mut ed).await;
     assert_eq!(status(&mut ed).await, "Submitted for review");
 
@@ -248,8 +248,7 @@ async fn two_workers_at_once_send_each_message_once(pool: PgPool) {
         reviewers.push(app.user(Role::RegionReviewer, Some("Y62")).await);
     }
     let mut ed = app.login_as(&editor).await;
-    start_plan(&mut ed).await;
-    choose(&mut ed, &[1, 2, 3, 4, 5]).await;
+    plan_ready_to_submit(&mut ed).await;
     submit_plan(&mut ed).await;
 
     let (one, two) = (worker(&app), worker(&app));
@@ -577,8 +576,7 @@ async fn administrators_see_sent_waiting_and_failed_emails(pool: PgPool) {
     smtp.refuse(&unknown.email);
 
     let mut ed = app.login_as(&editor).await;
-    start_plan(&mut ed).await;
-    choose(&mut ed, &[1, 2, 3, 4, 5]).await;
+    plan_ready_to_submit(&mut ed).await;
     submit_plan(&mut ed).await;
     let pass = run(&app).await;
     assert_eq!((pass.sent, pass.failed), (1, 1), "{pass:?}");
@@ -639,8 +637,7 @@ async fn without_a_mail_server_nothing_is_sent_and_messages_wait(pool: PgPool) {
     assert!(!worker.sends_email());
 
     let mut ed = app.login_as(&editor).await;
-    start_plan(&mut ed).await;
-    choose(&mut ed, &[1, 2, 3, 4, 5]).await;
+    plan_ready_to_submit(&mut ed).await;
     submit_plan(&mut ed).await;
     assert_eq!(
         worker.run_once(Utc::now()).await.expect("the pass runs"),

@@ -41,6 +41,18 @@ pub(crate) async fn choose(browser: &mut Browser<'_>, numbers: &[i32]) -> TestRe
     browser.submit(&form).await
 }
 
+/// A started plan with national opportunities 1–5, each with a £1,200 target split evenly:
+/// ready to submit.
+pub(crate) async fn plan_ready_to_submit(browser: &mut Browser<'_>) -> Vec<String> {
+    start_plan(browser).await;
+    choose(browser, &[1, 2, 3, 4, 5]).await;
+    let paths = workstream_paths(browser).await;
+    for path in &paths {
+        assert_eq!(set_target(browser, path, "1200").await.status, 303);
+    }
+    paths
+}
+
 /// The workstream pages linked from the plan, in order.
 pub(crate) async fn workstream_paths(browser: &mut Browser<'_>) -> Vec<String> {
     let page = browser.get(PLAN).await.html();

@@ -496,7 +496,8 @@ async fn restated_figures_sum_the_predecessors_and_count_a_split_once(pool: PgPo
     let plans = csv(&mut an, "/exports/plans.csv?year=2024-25&region=Y56").await;
     assert_eq!(
         plans.row_where("icb_code", "QRV")["successor_icb_code"],
-        "QZ1;QZ2"
+        // The test's split, and the reference data's 2026 merger into Z9B2Z.
+        "QZ1;QZ2;Z9B2Z"
     );
     check_plans_csv(&plans.row_where("icb_code", "QRV"), &qrv, "QRV");
     assert_eq!(csv_sum(&plans, "actual_to_date_gbp", |_| true), y56.actual);
@@ -515,14 +516,14 @@ async fn restated_figures_sum_the_predecessors_and_count_a_split_once(pool: PgPo
         "opportunity 3"
     );
     let ws = csv(&mut an, "/exports/workstreams.csv?year=2024-25&icb=QRV").await;
-    assert_eq!(ws.values("successor_icb_code"), ["QZ1;QZ2"]);
+    assert_eq!(ws.values("successor_icb_code"), ["QZ1;QZ2;Z9B2Z"]);
     assert_eq!(csv_sum(&ws, "actual_to_date_gbp", |_| true), qrv.actual);
     let monthly = csv(&mut an, "/exports/monthly-savings.csv?year=2024-25&icb=QRV").await;
     assert!(
         monthly
             .values("successor_icb_code")
             .iter()
-            .all(|c| *c == "QZ1;QZ2")
+            .all(|c| *c == "QZ1;QZ2;Z9B2Z")
     );
     let counted = |r: &std::collections::BTreeMap<&str, &str>| r["counts_in_figures"] == "true";
     assert_eq!(csv_sum(&monthly, "actual_gbp", counted), qrv.actual);
