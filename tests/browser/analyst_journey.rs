@@ -65,9 +65,9 @@ async fn an_analyst_drills_down_from_england_to_an_icb_and_downloads_the_figures
                 ["Home", "England", "North West", "Lancashire and South Cumbria"]
             );
             b.click_link("Plan against actual").await;
-            assert_eq!(b.heading().await, "2024/25 plan against actual");
+            assert_eq!(b.heading().await, "2026/27 plan against actual");
             b.click_link("North West").await;
-            assert_eq!(b.heading().await, "Regional roll-up, 2024/25");
+            assert_eq!(b.heading().await, "Regional roll-up, 2026/27");
 
             b.click_link("Home").await;
             b.click_link("Download data as CSV").await;

@@ -44,12 +44,15 @@ async fn plant(pool: &PgPool) {
         "insert into measure_value (measure_id, icb_id, month, value)
          select m.measure_id, m.icb_id, '2024-09-01', 55.5 from measure m",
     ];
+    // One transaction: a workstream's phasing must add up to its target when it commits.
+    let mut tx = pool.begin().await.unwrap();
     for statement in statements {
         sqlx::query(statement)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .unwrap_or_else(|e| panic!("planting the report's data: {e}\n{statement}"));
     }
+    tx.commit().await.expect("the report's data adds up");
 }
 
 /// Where a test's PDFs are kept: `<target>/browser-reports/`.
