@@ -26,7 +26,8 @@ use crate::auth::{self, SESSION_IDLE_LIMIT};
 use crate::error::{AppError, internal_error_page};
 use crate::routes::{RouteInfo, Routes};
 use crate::{
-    AppState, accessibility, admin, catalogue, exports, health, home, icbs, orgs, plans, rollups,
+    AppState, accessibility, admin, catalogue, exports, health, home, icbs, orgs, plans,
+    prescribing, rollups,
 };
 
 /// Requests that take longer are answered 503 and their work dropped.
@@ -53,6 +54,7 @@ fn routes() -> Routes {
         .merge(plans::routes())
         .merge(rollups::routes())
         .merge(exports::routes())
+        .merge(prescribing::routes())
         .merge(admin::routes())
 }
 

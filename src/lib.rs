@@ -28,6 +28,7 @@ pub mod icbs;
 pub mod orgs;
 pub mod page;
 pub mod plans;
+pub mod prescribing;
 pub mod reference;
 pub mod rollups;
 pub mod routes;

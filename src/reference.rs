@@ -1,5 +1,5 @@
-//! The NHS reference data shipped in `reference/` (regions, ICBs, the opportunity catalogue),
-//! loaded on every start.
+//! The NHS reference data shipped in `reference/` (regions, ICBs, the opportunity catalogue,
+//! the prescribing measure library), loaded on every start.
 //!
 //! Loading is idempotent and polite: a row is inserted when missing and refreshed from the
 //! file only while no administrator has edited it (`edited_at is null`) and only when a value
@@ -122,6 +122,7 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<LoadReport> {
             changed += upsert_opportunity(&mut tx, year, row).await?;
         }
     }
+    changed += crate::prescribing::library::load(&mut tx).await?;
     tx.commit().await?;
     Ok(LoadReport {
         rows_changed: changed,

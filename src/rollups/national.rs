@@ -14,6 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::page::{Layout, YearLink, year_links};
 use crate::plans::MIN_NATIONAL_OPPORTUNITIES;
 use crate::plans::context::{PlanYear, all_years, landing_year};
+use crate::prescribing::{self, rollup::RollupTables};
 
 /// One region's row (or the nation's).
 pub struct RegionRow {
@@ -45,6 +46,8 @@ pub struct NationalRollupPage {
     pub opportunities: Vec<OpportunityFigures>,
     pub chart: String,
     pub min_required: usize,
+    /// The chosen opportunities' measures from the national prescribing data, by region.
+    pub prescribing: RollupTables,
 }
 
 /// `/national`: the current programme year (or the latest there is), so a bookmark stays current.
@@ -95,6 +98,8 @@ async fn build(
     let opportunities =
         figures::opportunities(&mut tx, Coverage::National(national), &year).await?;
     let years = all_years(&mut tx).await?;
+    let prescribing =
+        prescribing::rollup::national(&mut tx, year.year, year.programme_year_id).await?;
     tx.commit().await?;
     // The grouping-sets total comes last.
     let total = regions.pop_if(|r| r.f.region.is_none());
@@ -109,6 +114,7 @@ async fn build(
         opportunities,
         chart,
         min_required: MIN_NATIONAL_OPPORTUNITIES,
+        prescribing,
     })
 }
 

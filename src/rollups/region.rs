@@ -21,6 +21,7 @@ use crate::page::{Layout, YearLink, year_links};
 use crate::plans::MIN_NATIONAL_OPPORTUNITIES;
 use crate::plans::context::{PlanYear, all_years};
 use crate::plans::workstreams::Rag;
+use crate::prescribing::{self, rollup::RollupTables};
 
 /// The ICB table's sortable columns.
 const COLUMNS: [Column; 10] = [
@@ -216,6 +217,8 @@ pub struct RegionRollupPage {
     pub opportunities: Vec<OpportunityFigures>,
     pub chart: String,
     pub national_percent: Option<i64>,
+    /// The chosen opportunities' measures from the national prescribing data.
+    pub prescribing: RollupTables,
 }
 
 pub async fn show(
@@ -242,6 +245,9 @@ pub async fn show(
         None => None,
     };
     let years = all_years(&mut tx).await?;
+    let prescribing =
+        prescribing::rollup::region(&mut tx, region.region_id(), year.year, year.programme_year_id)
+            .await?;
     tx.commit().await?;
 
     let path = format!("/regions/{}/{}", region.ods_code(), year.year.slug());
@@ -291,6 +297,7 @@ pub async fn show(
         opportunities,
         chart,
         national_percent,
+        prescribing,
     })
 }
 
