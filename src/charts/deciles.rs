@@ -50,7 +50,11 @@ pub struct DecileLabels<'a> {
 }
 
 /// Draws the chart; `baseline` is the index of the baseline month, if it is on the chart.
-pub fn decile_chart(points: &[DecilePoint], baseline: Option<usize>, labels: DecileLabels<'_>) -> String {
+pub fn decile_chart(
+    points: &[DecilePoint],
+    baseline: Option<usize>,
+    labels: DecileLabels<'_>,
+) -> String {
     let id = sanitise_id(labels.id_prefix);
     let values: Vec<f64> = points
         .iter()
@@ -63,7 +67,9 @@ pub fn decile_chart(points: &[DecilePoint], baseline: Option<usize>, labels: Dec
         .filter(|v| v.is_finite())
         .collect();
     let scale = Scale::covering(&values);
-    let x = |i: usize| PLOT_LEFT + (PLOT_RIGHT - PLOT_LEFT) * (i as f64 + 0.5) / points.len().max(1) as f64;
+    let x = |i: usize| {
+        PLOT_LEFT + (PLOT_RIGHT - PLOT_LEFT) * (i as f64 + 0.5) / points.len().max(1) as f64
+    };
 
     let mut svg = String::with_capacity(8192);
     let _ = write!(
@@ -117,8 +123,13 @@ pub fn decile_chart(points: &[DecilePoint], baseline: Option<usize>, labels: Dec
     // England's band and deciles.
     let deciles: Vec<Option<[f64; 9]>> = points.iter().map(|p| p.deciles).collect();
     for run in runs(&deciles) {
-        let upper = run.clone().map(|i| (x(i), scale.y(deciles[i].map_or(0.0, |d| d[8]))));
-        let lower = run.clone().rev().map(|i| (x(i), scale.y(deciles[i].map_or(0.0, |d| d[0]))));
+        let upper = run
+            .clone()
+            .map(|i| (x(i), scale.y(deciles[i].map_or(0.0, |d| d[8]))));
+        let lower = run
+            .clone()
+            .rev()
+            .map(|i| (x(i), scale.y(deciles[i].map_or(0.0, |d| d[0]))));
         let _ = write!(
             svg,
             r#"<polygon class="medopt-chart__band" points="{}" fill="{PLAN_COLOUR}" fill-opacity="0.08" stroke="none"/>"#,
@@ -197,7 +208,13 @@ fn write_legend(svg: &mut String, series: &str) {
         (PLAN_COLOUR, "", 3.0, "own", series.to_owned()),
         (REGION_COLOUR, "10 4", 2.0, "region", "Region median".into()),
         (MEDIAN_COLOUR, "6 3", 2.0, "median", "England median".into()),
-        (GRID_COLOUR, "3 3", 1.0, "deciles", "England deciles (10th–90th)".into()),
+        (
+            GRID_COLOUR,
+            "3 3",
+            1.0,
+            "deciles",
+            "England deciles (10th–90th)".into(),
+        ),
     ];
     svg.push_str(r#"<g class="medopt-chart__legend">"#);
     let mut at = PLOT_LEFT - 56.0;
@@ -239,7 +256,11 @@ impl Scale {
             .map(|m| m * magnitude)
             .find(|s| span / s <= 5.0)
             .unwrap_or(10.0 * magnitude);
-        let step = if step > 0.0 && step.is_finite() { step } else { 1.0 };
+        let step = if step > 0.0 && step.is_finite() {
+            step
+        } else {
+            1.0
+        };
         Scale {
             low: (low / step).floor() * step,
             high: ((high / step).ceil() * step).max(step),
@@ -293,11 +314,22 @@ mod tests {
         assert!(svg.contains("DOACs &lt;not generic&gt; &amp; more"));
         assert!(svg.contains(r#"id="measure-doacs-title""#));
         assert_eq!(svg.matches("medopt-chart__decile\"").count(), 9);
-        assert_eq!(svg.matches("<circle").count(), 2, "a dot per month with a value");
-        assert_eq!(svg.matches("medopt-chart__own\"").count(), 2, "a gap where a month is missing");
+        assert_eq!(
+            svg.matches("<circle").count(),
+            2,
+            "a dot per month with a value"
+        );
+        assert_eq!(
+            svg.matches("medopt-chart__own\"").count(),
+            2,
+            "a gap where a month is missing"
+        );
         assert!(svg.contains("medopt-chart__baseline"));
         assert!(svg.contains("Region median"));
-        assert!(!svg.contains("style="), "the content security policy forbids style attributes");
+        assert!(
+            !svg.contains("style="),
+            "the content security policy forbids style attributes"
+        );
     }
 
     #[test]

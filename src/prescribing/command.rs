@@ -94,7 +94,11 @@ pub async fn run(command: PrescribingCommand, pool: &PgPool) -> anyhow::Result<(
                     }
                 }
             }
-            anyhow::ensure!(failed == 0, "{failed} of {} files were not imported", files.len());
+            anyhow::ensure!(
+                failed == 0,
+                "{failed} of {} files were not imported",
+                files.len()
+            );
         }
         PrescribingCommand::ListSizes { file, month } => {
             let month = month.as_deref().map(parse_month).transpose()?;
@@ -136,9 +140,10 @@ pub async fn run(command: PrescribingCommand, pool: &PgPool) -> anyhow::Result<(
                 .map(|(_, m)| m)
                 .collect();
             drop(conn);
-            let files =
-                tokio::task::spawn_blocking(move || synth::write_files(&out, &spec, &icbs, &measures))
-                    .await??;
+            let files = tokio::task::spawn_blocking(move || {
+                synth::write_files(&out, &spec, &icbs, &measures)
+            })
+            .await??;
             for f in &files {
                 println!(
                     "{}: {} rows in {} (list sizes in {})",

@@ -109,7 +109,8 @@ impl Columns {
             .collect();
         if !missing.is_empty() {
             let found = names.iter().take(6).cloned().collect::<Vec<_>>().join(", ");
-            return Err(EpdError::Header(if missing.len() == COLUMNS.len() {
+            // Most columns missing: some other file altogether.
+            return Err(EpdError::Header(if missing.len() > COLUMNS.len() / 2 {
                 format!(
                     "this is not an English Prescribing Dataset file: its first line should be the \
                      column names {}, …, {} but it starts {found}",
@@ -232,7 +233,10 @@ pub fn aggregate(
         .has_headers(true)
         .buffer_capacity(1 << 20)
         .from_reader(tracked);
-    let header = reader.byte_headers().map_err(|e| read_error(&e, 1))?.clone();
+    let header = reader
+        .byte_headers()
+        .map_err(|e| read_error(&e, 1))?
+        .clone();
     if header.len() <= 1 && header.as_slice().is_empty() {
         return Err(EpdError::Header(
             "the file is empty: an English Prescribing Dataset file starts with a header line"
@@ -482,7 +486,9 @@ fn read_error(error: &csv::Error, line: u64) -> EpdError {
 pub fn parse_year_month(bytes: &[u8]) -> Option<NaiveDate> {
     let text = std::str::from_utf8(bytes).ok()?.trim();
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    let plain = text.chars().all(|c| c.is_ascii_digit() || c == '_' || c == '-');
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '_' || c == '-');
     if !plain || !(digits.len() == 6 || digits.len() == 8 && text.len() == 10) {
         return None;
     }
@@ -543,7 +549,9 @@ mod tests {
 
     /// The text as latin-1 bytes, as NHSBSA writes it.
     fn latin1_bytes(text: &str) -> Vec<u8> {
-        text.chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect()
+        text.chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap())
+            .collect()
     }
 
     #[test]
@@ -641,15 +649,17 @@ mod tests {
             panic!("not refused")
         };
         assert!(message.contains("not an English Prescribing Dataset file"));
-        let Err(EpdError::Header(message)) = read(&format!(
-            "{}\n",
-            HEADER.replace(",ITEMS,", ",ITEMZ,")
-        )) else {
+        let Err(EpdError::Header(message)) =
+            read(&format!("{}\n", HEADER.replace(",ITEMS,", ",ITEMZ,")))
+        else {
             panic!("not refused")
         };
         assert!(message.contains("lacks the column ITEMS"), "{message}");
         assert!(matches!(read(""), Err(EpdError::Header(_))));
-        assert!(matches!(read(&format!("{HEADER}\n")), Err(EpdError::Header(_))));
+        assert!(matches!(
+            read(&format!("{HEADER}\n")),
+            Err(EpdError::Header(_))
+        ));
 
         let good = row("P81001", "QE1", "0208020Z0BBABAB", "3", "1");
         let cut = format!("{HEADER}\n{good}{}", &good[..good.len() - 1]);
@@ -675,7 +685,8 @@ mod tests {
     fn synthetic_files_say_so() {
         let text = format!(
             "{HEADER}\n{}",
-            row("P81001", "QE1", "0208020Z0BBABAB", "3", "1").replace("LANCASHIRE,PR1", &format!("{SYNTHETIC_MARKER},PR1"))
+            row("P81001", "QE1", "0208020Z0BBABAB", "3", "1")
+                .replace("LANCASHIRE,PR1", &format!("{SYNTHETIC_MARKER},PR1"))
         );
         assert!(read(&text).unwrap().synthetic);
     }

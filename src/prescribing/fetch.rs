@@ -173,8 +173,8 @@ pub async fn download(resource: &Resource, dir: &Path) -> anyhow::Result<PathBuf
         response.status(),
         resource.url
     );
-    let zipped =
-        resource.format.eq_ignore_ascii_case("zip") || resource.url.to_ascii_lowercase().ends_with(".zip");
+    let zipped = resource.format.eq_ignore_ascii_case("zip")
+        || resource.url.to_ascii_lowercase().ends_with(".zip");
     let path = dir.join(format!(
         "{}.{}",
         resource
@@ -241,7 +241,10 @@ mod tests {
             resource("EPD_202406", "https://x/EPD_202406.csv", "CSV"),
             resource("EPD_202406", "https://x/EPD_202406.zip", "ZIP"),
         ];
-        assert_eq!(choose(&resources, june).unwrap().url, "https://x/EPD_202406.zip");
+        assert_eq!(
+            choose(&resources, june).unwrap().url,
+            "https://x/EPD_202406.zip"
+        );
         let snomed = vec![resource("EPD_SNOMED_202406", "https://x/s.csv", "CSV")];
         assert_eq!(choose(&snomed, june).unwrap().url, "https://x/s.csv");
         assert!(choose(&resources, NaiveDate::from_ymd_opt(2024, 7, 1).unwrap()).is_none());

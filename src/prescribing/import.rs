@@ -87,9 +87,14 @@ pub async fn import_file(
     let mut conn = pool.acquire().await.context("no database connection")?;
     let stored = library::stored(&mut conn).await?;
     if stored.is_empty() {
-        return Err(anyhow::anyhow!("the measure library is not loaded: run `medopt migrate` first").into());
+        return Err(anyhow::anyhow!(
+            "the measure library is not loaded: run `medopt migrate` first"
+        )
+        .into());
     }
-    let icbs = store::icb_codes(&mut conn).await.context("reading the ICBs")?;
+    let icbs = store::icb_codes(&mut conn)
+        .await
+        .context("reading the ICBs")?;
     drop(conn);
     let (ids, measures): (Vec<i16>, Vec<library::Measure>) = stored.into_iter().unzip();
 
@@ -116,7 +121,10 @@ pub async fn import_file(
 
     let release = Release {
         released_at: options.released_at.unwrap_or(opened.released_at),
-        source: options.source.clone().unwrap_or_else(|| opened.name.clone()),
+        source: options
+            .source
+            .clone()
+            .unwrap_or_else(|| opened.name.clone()),
     };
     let saved = store::save_month(pool, &sums, &ids, &release)
         .await
@@ -205,6 +213,8 @@ pub async fn load_list_sizes(
 }
 
 fn display_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }

@@ -545,18 +545,20 @@ mod tests {
                 "opportunity {number} cannot be shown by prescribing data"
             );
         }
-        assert!(
-            measures
-                .iter()
-                .all(|m| m.source_url.starts_with("https://openprescribing.net/measure/"))
-        );
+        assert!(measures.iter().all(|m| {
+            m.source_url
+                .starts_with("https://openprescribing.net/measure/")
+        }));
     }
 
     #[test]
     fn code_sets_include_and_exclude_by_prefix() {
         let set = CodeSet::parse("0208020Z0 0208020Y0 -0208020Z0AA").unwrap();
         assert!(set.matches(b"0208020Z0BBABAB"), "a branded apixaban");
-        assert!(!set.matches(b"0208020Z0AAABAB"), "generic apixaban is excluded");
+        assert!(
+            !set.matches(b"0208020Z0AAABAB"),
+            "generic apixaban is excluded"
+        );
         assert!(set.matches(b"0208020Y0AAABAB"));
         assert!(!set.matches(b"0208020X0AAABAB"));
         assert_eq!(set.to_text(), "0208020Z0 0208020Y0 -0208020Z0AA");
@@ -570,14 +572,14 @@ mod tests {
     fn bad_rows_are_refused_with_their_line() {
         let header = COLUMNS.join(",");
         let bad = |row: &str| parse(&format!("{header}\n{row}\n")).unwrap_err();
-        assert!(
-            bad("Bad Slug,2,T,0403,,items,list_size,true,https://a").contains("line 2: slug")
-        );
+        assert!(bad("Bad Slug,2,T,0403,,items,list_size,true,https://a").contains("line 2: slug"));
         assert!(bad("a,2,T,0403,,weight,list_size,true,https://a").contains("numerator_field"));
         assert!(bad("a,2,T,0403,0403,items,list_size,true,https://a").contains("list_size"));
         assert!(bad("a,2,T,0403,,items,items,true,https://a").contains("denominator_bnf_codes"));
         assert!(bad("a,2,T,,,items,list_size,true,https://a").contains("numerator_bnf_codes"));
-        assert!(bad("a,2,T,0403,,list_size,items,true,https://a").contains("only be a denominator"));
+        assert!(
+            bad("a,2,T,0403,,list_size,items,true,https://a").contains("only be a denominator")
+        );
         assert!(bad("a,2,T,0403,,items,list_size,maybe,https://a").contains("line 2"));
         assert!(
             parse("slug,title\na,b\n")

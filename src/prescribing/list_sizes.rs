@@ -264,7 +264,10 @@ GP_PRAC_PAT_LIST,01SEP2017,GP,P81001,,PR1 1AA,ALL,ALL,12000
 
     #[test]
     fn bad_files_are_refused_by_line() {
-        assert!(matches!(read("a,b\n1,2\n".as_bytes(), None), Err(EpdError::Header(_))));
+        assert!(matches!(
+            read("a,b\n1,2\n".as_bytes(), None),
+            Err(EpdError::Header(_))
+        ));
         let bad = QUIN_AGE.replace("12000", "twelve");
         assert!(matches!(
             read(bad.as_bytes(), None),
@@ -285,7 +288,13 @@ GP_PRAC_PAT_LIST,01SEP2017,GP,P81001,,PR1 1AA,ALL,ALL,12000
     #[test]
     fn extract_dates_in_the_published_shapes() {
         let september = NaiveDate::from_ymd_opt(2017, 9, 1);
-        for text in ["01SEP2017", "01-Sep-17", "01-Sep-2017", "2017-09-01", "01/09/2017"] {
+        for text in [
+            "01SEP2017",
+            "01-Sep-17",
+            "01-Sep-2017",
+            "2017-09-01",
+            "01/09/2017",
+        ] {
             assert_eq!(parse_extract_date(text), september, "{text}");
         }
         assert_eq!(parse_extract_date("September"), None);

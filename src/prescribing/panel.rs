@@ -48,14 +48,11 @@ const NOT_SHOWN: &[(i16, &str)] = &[
 
 /// Why prescribing data cannot show opportunity `number`.
 pub fn not_shown_reason(number: i16) -> &'static str {
-    NOT_SHOWN
-        .iter()
-        .find(|(n, _)| *n == number)
-        .map_or(
-            "medopt's measure library has no measure from the English Prescribing Dataset for \
+    NOT_SHOWN.iter().find(|(n, _)| *n == number).map_or(
+        "medopt's measure library has no measure from the English Prescribing Dataset for \
              this opportunity.",
-            |(_, reason)| reason,
-        )
+        |(_, reason)| reason,
+    )
 }
 
 /// The month a plan's measures are compared with unless told otherwise: the last month before
@@ -91,16 +88,6 @@ impl PrescribingPanel {
     /// Any EPD month is loaded.
     pub fn has_data(&self) -> bool {
         self.status.latest_month.is_some()
-    }
-
-    /// The total potential saving of its cost measures, if any has one.
-    pub fn total_saving(&self) -> Option<Pence> {
-        let savings: Vec<Pence> = self
-            .measures
-            .iter()
-            .filter_map(|m| m.saving.as_ref().map(|s| s.amount))
-            .collect();
-        (!savings.is_empty()).then(|| Pence(savings.iter().map(|p| p.0).sum()))
     }
 }
 
@@ -157,8 +144,10 @@ pub struct Latest {
 impl Latest {
     /// "62nd percentile".
     pub fn percentile_text(&self) -> String {
-        self.percentile
-            .map_or_else(|| "Not available".into(), |p| format!("{} percentile", ordinal(p)))
+        self.percentile.map_or_else(
+            || "Not available".into(),
+            |p| format!("{} percentile", ordinal(p)),
+        )
     }
 }
 
@@ -239,7 +228,14 @@ pub async fn for_opportunity(
     opportunity_number: i16,
     year: FinancialYear,
 ) -> AppResult<PrescribingPanel> {
-    with_baseline(conn, icb_id, opportunity_number, year, default_baseline(year)).await
+    with_baseline(
+        conn,
+        icb_id,
+        opportunity_number,
+        year,
+        default_baseline(year),
+    )
+    .await
 }
 
 /// The panel with another baseline month (the first of a month).
@@ -334,6 +330,12 @@ fn measure_panel(
     let unit = measure.unit();
     let own = |month: NaiveDate| data.own.iter().find(|v| v.month == month).copied();
     let spread = |month: NaiveDate| data.spread.iter().find(|s| s.month == month).copied();
+    // Months before the first with any figure are left off the chart and the table.
+    let first = months
+        .iter()
+        .position(|&m| own(m).is_some() || spread(m).is_some())
+        .unwrap_or(months.len());
+    let months = &months[first..];
     let median = |month: NaiveDate| {
         data.medians
             .iter()
@@ -474,8 +476,19 @@ mod tests {
 
     #[test]
     fn ordinals() {
-        let cases = [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"),
-            (13, "13th"), (21, "21st"), (62, "62nd"), (100, "100th"), (0, "0th")];
+        let cases = [
+            (1, "1st"),
+            (2, "2nd"),
+            (3, "3rd"),
+            (4, "4th"),
+            (11, "11th"),
+            (12, "12th"),
+            (13, "13th"),
+            (21, "21st"),
+            (62, "62nd"),
+            (100, "100th"),
+            (0, "0th"),
+        ];
         for (n, text) in cases {
             assert_eq!(ordinal(n), text);
         }

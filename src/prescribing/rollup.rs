@@ -69,6 +69,9 @@ pub struct RollupRow {
     pub name: String,
     pub code: String,
     pub href: String,
+    /// Said after the name to screen readers (the page has other links with the same name):
+    /// "prescribing measures" or "regional roll-up".
+    pub link_hint: &'static str,
     /// "3 ICBs" on the national table.
     pub note: Option<String>,
     pub cells: Vec<RollupCell>,
@@ -168,7 +171,14 @@ async fn build(
     let measures = figures::measures(conn, None).await?;
     let mut numbers: Vec<(i16, String)> = choices
         .iter()
-        .map(|c| (c.number, c.title.clone().unwrap_or_else(|| "Title to be confirmed".into())))
+        .map(|c| {
+            (
+                c.number,
+                c.title
+                    .clone()
+                    .unwrap_or_else(|| "Title to be confirmed".into()),
+            )
+        })
         .collect();
     numbers.dedup_by_key(|(n, _)| *n);
     let mut tables = RollupTables {
@@ -190,16 +200,16 @@ async fn build(
             .filter(|m| m.measure.opportunity_number == number)
             .collect();
         if of_opportunity.is_empty() {
-            tables.not_shown.push((number, title, not_shown_reason(number)));
+            tables
+                .not_shown
+                .push((number, title, not_shown_reason(number)));
             continue;
         }
         let chose: Vec<&Choice> = choices.iter().filter(|c| c.number == number).collect();
         let rows = match (grouping, months) {
             (_, None) => Vec::new(),
             (Grouping::ByIcb, Some(m)) => icb_rows(&chose, &of_opportunity, &values, m, year),
-            (Grouping::ByRegion, Some(m)) => {
-                region_rows(&chose, &of_opportunity, &values, m, year)
-            }
+            (Grouping::ByRegion, Some(m)) => region_rows(&chose, &of_opportunity, &values, m, year),
         };
         tables.opportunities.push(RollupOpportunity {
             number,
@@ -221,12 +231,12 @@ async fn build(
     Ok(tables)
 }
 
-fn find<'a>(
-    values: &'a [IcbMonthValue],
+fn find(
+    values: &[IcbMonthValue],
     icb_id: i32,
     measure_id: i16,
     month: NaiveDate,
-) -> Option<&'a IcbMonthValue> {
+) -> Option<&IcbMonthValue> {
     values
         .iter()
         .find(|v| v.icb_id == icb_id && v.measure_id == measure_id && v.month == month)
@@ -245,6 +255,7 @@ fn icb_rows(
             name: crate::rollups::short_icb_name(&c.name).to_owned(),
             code: c.ods_code.clone(),
             href: format!("/icbs/{}/{}/prescribing", c.ods_code, year.slug()),
+            link_hint: "prescribing measures",
             note: None,
             cells: measures
                 .iter()
@@ -300,7 +311,8 @@ fn region_rows(
                                 any = true;
                             }
                         }
-                        any.then(|| m.measure.value(numerator, denominator)).flatten()
+                        any.then(|| m.measure.value(numerator, denominator))
+                            .flatten()
                     };
                     let now = together(latest);
                     let england: Vec<f64> = values
@@ -309,13 +321,20 @@ fn region_rows(
                         .filter_map(|v| v.value)
                         .collect();
                     let percentile = now.and_then(|v| percent_rank(v, &england));
-                    cell(&m.measure, now, percentile, together(baseline), baseline < latest)
+                    cell(
+                        &m.measure,
+                        now,
+                        percentile,
+                        together(baseline),
+                        baseline < latest,
+                    )
                 })
                 .collect();
             RollupRow {
                 name: name.to_owned(),
                 code: code.to_owned(),
                 href: format!("/regions/{code}/{}", year.slug()),
+                link_hint: "regional roll-up",
                 note: Some(format!(
                     "{} ICB{}",
                     icbs.len(),
@@ -337,9 +356,7 @@ fn cell(
     let unit = measure.unit();
     RollupCell {
         value: now.map_or_else(|| "No figures".to_owned(), |v| unit.format(v)),
-        percentile: now
-            .and(percentile)
-            .map(|p| ordinal(p.round() as i64)),
+        percentile: now.and(percentile).map(|p| ordinal(p.round() as i64)),
         verdict: match (before, now) {
             (Some(b), Some(n)) if comparable => Some(Verdict::of(b, n, measure.lower_is_better)),
             _ => None,

@@ -18,7 +18,8 @@ pub struct Opened {
     pub name: String,
     /// Bytes of CSV to read (uncompressed), for progress.
     pub size: u64,
-    /// When the data was released: the zip entry's date, else the file's modification time.
+    /// When the data was released: the zip entry's date (NHSBSA's zips carry the time the file
+    /// was made), else the file's modification time.
     pub released_at: DateTime<Utc>,
 }
 
@@ -27,15 +28,17 @@ pub fn read_csv<T>(
     path: &Path,
     read: impl FnOnce(&mut dyn Read, &Opened) -> Result<T, EpdError>,
 ) -> Result<T, EpdError> {
+    // Messages leave out the file's name: the caller puts it in front.
     let file = File::open(path)
-        .map_err(|e| EpdError::Damaged(format!("{} cannot be opened: {e}", path.display())))?;
+        .map_err(|e| EpdError::Damaged(format!("the file cannot be opened: {e}")))?;
     let metadata = file
         .metadata()
-        .map_err(|e| EpdError::Damaged(format!("{} cannot be read: {e}", path.display())))?;
+        .map_err(|e| EpdError::Damaged(format!("the file cannot be read: {e}")))?;
     let modified: DateTime<Utc> = metadata.modified().map_or_else(|_| Utc::now(), Into::into);
-    let file_name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let file_name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let mut file = BufReader::with_capacity(1 << 20, file);
     if !is_zip(&mut file)? {
         let opened = Opened {
@@ -47,7 +50,7 @@ pub fn read_csv<T>(
     }
     let mut archive = zip::ZipArchive::new(file).map_err(|e| {
         EpdError::Damaged(format!(
-            "{file_name} is a damaged or truncated zip file (its directory cannot be read: {e}); \
+            "this is a damaged or truncated zip file (its directory cannot be read: {e}); \
              download it again"
         ))
     })?;
@@ -59,7 +62,7 @@ pub fn read_csv<T>(
         .collect();
     let [entry_name] = csvs.as_slice() else {
         return Err(EpdError::Damaged(format!(
-            "{file_name} should hold one CSV file, but holds {}",
+            "the zip file should hold one CSV file, but holds {}",
             if csvs.is_empty() {
                 "none".to_owned()
             } else {
@@ -67,16 +70,19 @@ pub fn read_csv<T>(
             }
         )));
     };
-    let mut entry = archive
-        .by_name(entry_name)
-        .map_err(|e| EpdError::Damaged(format!("{file_name}: {entry_name} cannot be read: {e}")))?;
-    let released_at = entry
-        .last_modified()
-        .and_then(|d| {
-            NaiveDate::from_ymd_opt(d.year().into(), d.month().into(), d.day().into())?
-                .and_hms_opt(d.hour().into(), d.minute().into(), d.second().into())
-        })
-        .map_or(modified, |naive| Utc.from_utc_datetime(&naive));
+    let mut entry = archive.by_name(entry_name).map_err(|e| {
+        EpdError::Damaged(format!("{entry_name} in the zip file cannot be read: {e}"))
+    })?;
+    // A zip written without a date carries the DOS epoch (1 January 1980): no date at all.
+    let released_at =
+        entry
+            .last_modified()
+            .filter(|d| d.year() > 1980)
+            .and_then(|d| {
+                NaiveDate::from_ymd_opt(d.year().into(), d.month().into(), d.day().into())?
+                    .and_hms_opt(d.hour().into(), d.minute().into(), d.second().into())
+            })
+            .map_or(modified, |naive| Utc.from_utc_datetime(&naive));
     let opened = Opened {
         name: format!("{file_name} ({entry_name})"),
         size: entry.size(),
@@ -118,7 +124,11 @@ impl Progress {
 
     /// Redraws (at most five times a second).
     pub fn update(&mut self, rows: u64, bytes: u64) {
-        if !self.enabled || self.drawn.is_some_and(|t| t.elapsed() < Duration::from_millis(200)) {
+        if !self.enabled
+            || self
+                .drawn
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(200))
+        {
             return;
         }
         self.drawn = Some(Instant::now());
@@ -223,7 +233,9 @@ mod tests {
         assert!(matches!(read_all(&two), Err(EpdError::Damaged(m)) if m.contains("a.csv, b.csv")));
 
         let missing = dir.path().join("missing.csv");
-        assert!(matches!(read_all(&missing), Err(EpdError::Damaged(m)) if m.contains("cannot be opened")));
+        assert!(
+            matches!(read_all(&missing), Err(EpdError::Damaged(m)) if m.contains("cannot be opened"))
+        );
     }
 
     #[test]

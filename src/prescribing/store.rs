@@ -266,11 +266,7 @@ pub async fn refresh_icb_values(conn: &mut PgConnection, month: NaiveDate) -> sq
 /// Rebuilds the ICB values of every loaded month from `from` to `to` (inclusive), returning
 /// how many months that was. The figures a year of pages needs, recomputed from the practice
 /// rows (the benchmark times this).
-pub async fn refresh_months(
-    pool: &PgPool,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> sqlx::Result<usize> {
+pub async fn refresh_months(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> sqlx::Result<usize> {
     let mut tx = pool.begin().await?;
     lock_loads(&mut tx).await?;
     let months = sqlx::query_scalar!(

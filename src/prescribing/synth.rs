@@ -16,7 +16,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate, Timelike};
 
 use super::epd::{COLUMNS, SNOMED_COLUMN, SYNTHETIC_MARKER};
 use super::library::{Matcher, Measure};
@@ -124,41 +124,286 @@ struct Presentation {
 /// of the presentations the measures count. Whether a measure counts one against a practice
 /// is worked out from the library, not written here.
 const MEASURED: &[(&str, &str, &str, f64, f64, f64)] = &[
-    ("0208020Z0AAABAB", "Apixaban_Tab 5mg", "Apixaban", 8.0, 56.0, 0.03),
-    ("0208020Z0BBABAB", "Eliquis_Tab 5mg", "Apixaban", 1.5, 56.0, 0.95),
-    ("0208020Y0AAABAB", "Rivaroxaban_Tab 20mg", "Rivaroxaban", 3.0, 28.0, 0.05),
-    ("0208020X0AAABAB", "Dabigatran Etexilate_Cap 150mg", "Dabigatran etexilate", 0.6, 60.0, 0.85),
-    ("0208020AAAAABAB", "Edoxaban_Tab 60mg", "Edoxaban", 2.0, 28.0, 1.75),
-    ("0601060D0CUAAA0", "GlucoRx Q testing strips", "Glucose blood testing reagents", 3.0, 50.0, 0.16),
-    ("0601060D0EJAAA0", "True Metrix testing strips", "Glucose blood testing reagents", 1.5, 50.0, 0.19),
-    ("0601060D0DWAAA0", "FreeStyle Lite testing strips", "Glucose blood testing reagents", 1.2, 50.0, 0.33),
-    ("0601060X0AAAAA0", "Glucose and ketone testing strips", "Glucose and ketone blood testing reagents", 0.3, 50.0, 0.39),
-    ("0301011R0AAAPAP", "Salbutamol_Inha 100mcg (200 D) CFF", "Salbutamol", 9.0, 2.0, 1.50),
-    ("0302000C0AAACAC", "Beclometasone_Inha 100mcg (200 D) CFF", "Beclometasone dipropionate", 7.0, 1.0, 7.40),
-    ("0302000N0AAAWAW", "Budesonide_Inh Pdr 200mcg (100 D)", "Budesonide", 3.0, 1.0, 14.25),
-    ("0212000B0AAABAB", "Atorvastatin_Tab 20mg", "Atorvastatin", 14.0, 28.0, 0.03),
-    ("0212000B0AAAAAA", "Atorvastatin_Tab 10mg", "Atorvastatin", 3.0, 28.0, 0.03),
-    ("0212000Y0AAABAB", "Simvastatin_Tab 20mg", "Simvastatin", 4.0, 28.0, 0.03),
-    ("0212000Y0AAADAD", "Simvastatin_Tab 40mg", "Simvastatin", 4.0, 28.0, 0.04),
-    ("0212000AAAAAAAA", "Rosuvastatin Calc_Tab 10mg", "Rosuvastatin calcium", 3.0, 28.0, 0.05),
-    ("0501013B0AAABAB", "Amoxicillin_Cap 500mg", "Amoxicillin", 18.0, 15.0, 0.05),
-    ("0501030I0AAABAB", "Doxycycline Hyclate_Cap 100mg", "Doxycycline hyclate", 5.0, 5.0, 0.12),
-    ("0407010H0AAAMAM", "Paracet_Tab 500mg", "Paracetamol", 12.0, 100.0, 0.01),
-    ("0407010H0AAAQAQ", "Paracet_Tab Solb 500mg", "Paracetamol", 1.2, 100.0, 0.05),
-    ("0407010F0AAAHAH", "Co-Codamol_Tab 30mg/500mg", "Co-codamol (Codeine phos/paracetamol)", 6.0, 100.0, 0.03),
-    ("0407010F0AAAFAF", "Co-Codamol_Tab Eff 30mg/500mg", "Co-codamol (Codeine phos/paracetamol)", 0.8, 100.0, 0.12),
-    ("0407020C0AAABAB", "Codeine Phos_Tab 30mg", "Codeine phosphate", 4.0, 56.0, 0.04),
-    ("0407020ABAAABAB", "Tramadol HCl_Cap 50mg", "Tramadol hydrochloride", 4.0, 60.0, 0.03),
-    ("0407020A0AAAFAF", "Fentanyl_Transdermal Patch 50mcg/hr", "Fentanyl", 0.4, 5.0, 4.20),
-    ("0407020ADAAAHAH", "Oxycodone HCl_Tab 40mg M/R", "Oxycodone hydrochloride", 0.3, 56.0, 0.55),
-    ("0403010J0AAAAAA", "Dosulepin HCl_Cap 25mg", "Dosulepin hydrochloride", 0.5, 28.0, 0.35),
-    ("0403010Y0AAAAAA", "Trimipramine_Tab 10mg", "Trimipramine maleate", 0.05, 28.0, 6.50),
-    ("0602010M0AAAAAA", "Liothyronine Sod_Tab 20mcg", "Liothyronine sodium", 0.1, 28.0, 2.30),
-    ("0212000V0AAAAAA", "Omega-3 Marine Triglycerides_Cap 1g", "Omega-3 marine triglycerides", 0.2, 56.0, 0.30),
-    ("1003020J0AAAAAA", "Methyl Salicylate_Liniment", "Methyl salicylate", 0.1, 100.0, 0.05),
-    ("0704050Z0AAAAAA", "Sildenafil_Tab 25mg", "Sildenafil (erectile dysfunction)", 2.0, 8.0, 0.20),
-    ("0704050Z0BBAAAA", "Viagra_Tab 25mg", "Sildenafil (erectile dysfunction)", 0.1, 8.0, 5.40),
-    ("0704050R0BBABAB", "Cialis_Tab 20mg", "Tadalafil", 0.1, 8.0, 7.10),
+    (
+        "0208020Z0AAABAB",
+        "Apixaban_Tab 5mg",
+        "Apixaban",
+        8.0,
+        56.0,
+        0.03,
+    ),
+    (
+        "0208020Z0BBABAB",
+        "Eliquis_Tab 5mg",
+        "Apixaban",
+        1.5,
+        56.0,
+        0.95,
+    ),
+    (
+        "0208020Y0AAABAB",
+        "Rivaroxaban_Tab 20mg",
+        "Rivaroxaban",
+        3.0,
+        28.0,
+        0.05,
+    ),
+    (
+        "0208020X0AAABAB",
+        "Dabigatran Etexilate_Cap 150mg",
+        "Dabigatran etexilate",
+        0.6,
+        60.0,
+        0.85,
+    ),
+    (
+        "0208020AAAAABAB",
+        "Edoxaban_Tab 60mg",
+        "Edoxaban",
+        2.0,
+        28.0,
+        1.75,
+    ),
+    (
+        "0601060D0CUAAA0",
+        "GlucoRx Q testing strips",
+        "Glucose blood testing reagents",
+        3.0,
+        50.0,
+        0.16,
+    ),
+    (
+        "0601060D0EJAAA0",
+        "True Metrix testing strips",
+        "Glucose blood testing reagents",
+        1.5,
+        50.0,
+        0.19,
+    ),
+    (
+        "0601060D0DWAAA0",
+        "FreeStyle Lite testing strips",
+        "Glucose blood testing reagents",
+        1.2,
+        50.0,
+        0.33,
+    ),
+    (
+        "0601060X0AAAAA0",
+        "Glucose and ketone testing strips",
+        "Glucose and ketone blood testing reagents",
+        0.3,
+        50.0,
+        0.39,
+    ),
+    (
+        "0301011R0AAAPAP",
+        "Salbutamol_Inha 100mcg (200 D) CFF",
+        "Salbutamol",
+        9.0,
+        2.0,
+        1.50,
+    ),
+    (
+        "0302000C0AAACAC",
+        "Beclometasone_Inha 100mcg (200 D) CFF",
+        "Beclometasone dipropionate",
+        7.0,
+        1.0,
+        7.40,
+    ),
+    (
+        "0302000N0AAAWAW",
+        "Budesonide_Inh Pdr 200mcg (100 D)",
+        "Budesonide",
+        3.0,
+        1.0,
+        14.25,
+    ),
+    (
+        "0212000B0AAABAB",
+        "Atorvastatin_Tab 20mg",
+        "Atorvastatin",
+        14.0,
+        28.0,
+        0.03,
+    ),
+    (
+        "0212000B0AAAAAA",
+        "Atorvastatin_Tab 10mg",
+        "Atorvastatin",
+        3.0,
+        28.0,
+        0.03,
+    ),
+    (
+        "0212000Y0AAABAB",
+        "Simvastatin_Tab 20mg",
+        "Simvastatin",
+        4.0,
+        28.0,
+        0.03,
+    ),
+    (
+        "0212000Y0AAADAD",
+        "Simvastatin_Tab 40mg",
+        "Simvastatin",
+        4.0,
+        28.0,
+        0.04,
+    ),
+    (
+        "0212000AAAAAAAA",
+        "Rosuvastatin Calc_Tab 10mg",
+        "Rosuvastatin calcium",
+        3.0,
+        28.0,
+        0.05,
+    ),
+    (
+        "0501013B0AAABAB",
+        "Amoxicillin_Cap 500mg",
+        "Amoxicillin",
+        18.0,
+        15.0,
+        0.05,
+    ),
+    (
+        "0501030I0AAABAB",
+        "Doxycycline Hyclate_Cap 100mg",
+        "Doxycycline hyclate",
+        5.0,
+        5.0,
+        0.12,
+    ),
+    (
+        "0407010H0AAAMAM",
+        "Paracet_Tab 500mg",
+        "Paracetamol",
+        12.0,
+        100.0,
+        0.01,
+    ),
+    (
+        "0407010H0AAAQAQ",
+        "Paracet_Tab Solb 500mg",
+        "Paracetamol",
+        1.2,
+        100.0,
+        0.05,
+    ),
+    (
+        "0407010F0AAAHAH",
+        "Co-Codamol_Tab 30mg/500mg",
+        "Co-codamol (Codeine phos/paracetamol)",
+        6.0,
+        100.0,
+        0.03,
+    ),
+    (
+        "0407010F0AAAFAF",
+        "Co-Codamol_Tab Eff 30mg/500mg",
+        "Co-codamol (Codeine phos/paracetamol)",
+        0.8,
+        100.0,
+        0.12,
+    ),
+    (
+        "0407020C0AAABAB",
+        "Codeine Phos_Tab 30mg",
+        "Codeine phosphate",
+        4.0,
+        56.0,
+        0.04,
+    ),
+    (
+        "0407020ABAAABAB",
+        "Tramadol HCl_Cap 50mg",
+        "Tramadol hydrochloride",
+        4.0,
+        60.0,
+        0.03,
+    ),
+    (
+        "0407020A0AAAFAF",
+        "Fentanyl_Transdermal Patch 50mcg/hr",
+        "Fentanyl",
+        0.4,
+        5.0,
+        4.20,
+    ),
+    (
+        "0407020ADAAAHAH",
+        "Oxycodone HCl_Tab 40mg M/R",
+        "Oxycodone hydrochloride",
+        0.3,
+        56.0,
+        0.55,
+    ),
+    (
+        "0403010J0AAAAAA",
+        "Dosulepin HCl_Cap 25mg",
+        "Dosulepin hydrochloride",
+        0.5,
+        28.0,
+        0.35,
+    ),
+    (
+        "0403010Y0AAAAAA",
+        "Trimipramine_Tab 10mg",
+        "Trimipramine maleate",
+        0.05,
+        28.0,
+        6.50,
+    ),
+    (
+        "0602010M0AAAAAA",
+        "Liothyronine Sod_Tab 20mcg",
+        "Liothyronine sodium",
+        0.1,
+        28.0,
+        2.30,
+    ),
+    (
+        "0212000V0AAAAAA",
+        "Omega-3 Marine Triglycerides_Cap 1g",
+        "Omega-3 marine triglycerides",
+        0.2,
+        56.0,
+        0.30,
+    ),
+    (
+        "1003020J0AAAAAA",
+        "Methyl Salicylate_Liniment",
+        "Methyl salicylate",
+        0.1,
+        100.0,
+        0.05,
+    ),
+    (
+        "0704050Z0AAAAAA",
+        "Sildenafil_Tab 25mg",
+        "Sildenafil (erectile dysfunction)",
+        2.0,
+        8.0,
+        0.20,
+    ),
+    (
+        "0704050Z0BBAAAA",
+        "Viagra_Tab 25mg",
+        "Sildenafil (erectile dysfunction)",
+        0.1,
+        8.0,
+        5.40,
+    ),
+    (
+        "0704050R0BBABAB",
+        "Cialis_Tab 20mg",
+        "Tadalafil",
+        0.1,
+        8.0,
+        7.10,
+    ),
 ];
 
 /// Chemical substances of the other presentations (none of them measured).
@@ -168,35 +413,83 @@ const OTHER_CHEMICALS: &[(&str, &str, &str)] = &[
     ("0106040M0", "Macrogol 3350", "01: Gastro-Intestinal System"),
     ("0206020A0", "Amlodipine", "02: Cardiovascular System"),
     ("0205051R0", "Ramipril", "02: Cardiovascular System"),
-    ("0204000H0", "Bisoprolol fumarate", "02: Cardiovascular System"),
+    (
+        "0204000H0",
+        "Bisoprolol fumarate",
+        "02: Cardiovascular System",
+    ),
     ("0202020L0", "Furosemide", "02: Cardiovascular System"),
-    ("0205052C0", "Candesartan cilexetil", "02: Cardiovascular System"),
+    (
+        "0205052C0",
+        "Candesartan cilexetil",
+        "02: Cardiovascular System",
+    ),
     ("0209000A0", "Aspirin", "02: Cardiovascular System"),
     ("0209000C0", "Clopidogrel", "02: Cardiovascular System"),
-    ("0601022B0", "Metformin hydrochloride", "06: Endocrine System"),
+    (
+        "0601022B0",
+        "Metformin hydrochloride",
+        "06: Endocrine System",
+    ),
     ("0602010V0", "Levothyroxine sodium", "06: Endocrine System"),
     ("0601023AG", "Sitagliptin", "06: Endocrine System"),
     ("0601023AM", "Empagliflozin", "06: Endocrine System"),
-    ("0403030Q0", "Sertraline hydrochloride", "04: Central Nervous System"),
-    ("0403030D0", "Citalopram hydrobromide", "04: Central Nervous System"),
+    (
+        "0403030Q0",
+        "Sertraline hydrochloride",
+        "04: Central Nervous System",
+    ),
+    (
+        "0403030D0",
+        "Citalopram hydrobromide",
+        "04: Central Nervous System",
+    ),
     ("0403040X0", "Mirtazapine", "04: Central Nervous System"),
     ("0408010AE", "Pregabalin", "04: Central Nervous System"),
     ("0408010G0", "Gabapentin", "04: Central Nervous System"),
     ("0409010N0", "Co-careldopa", "04: Central Nervous System"),
-    ("0304010I0", "Cetirizine hydrochloride", "03: Respiratory System"),
-    ("0304010AB", "Fexofenadine hydrochloride", "03: Respiratory System"),
+    (
+        "0304010I0",
+        "Cetirizine hydrochloride",
+        "03: Respiratory System",
+    ),
+    (
+        "0304010AB",
+        "Fexofenadine hydrochloride",
+        "03: Respiratory System",
+    ),
     ("0603020T0", "Prednisolone", "06: Endocrine System"),
-    ("0702010G0", "Estradiol", "07: Obstetrics, Gynaecology and Urinary-Tract Disorders"),
-    ("0704020N0", "Tamsulosin hydrochloride", "07: Obstetrics, Gynaecology and Urinary-Tract Disorders"),
-    ("0703021Q0", "Desogestrel", "07: Obstetrics, Gynaecology and Urinary-Tract Disorders"),
+    (
+        "0702010G0",
+        "Estradiol",
+        "07: Obstetrics, Gynaecology and Urinary-Tract Disorders",
+    ),
+    (
+        "0704020N0",
+        "Tamsulosin hydrochloride",
+        "07: Obstetrics, Gynaecology and Urinary-Tract Disorders",
+    ),
+    (
+        "0703021Q0",
+        "Desogestrel",
+        "07: Obstetrics, Gynaecology and Urinary-Tract Disorders",
+    ),
     ("0501130R0", "Nitrofurantoin", "05: Infections"),
     ("0501080W0", "Trimethoprim", "05: Infections"),
     ("0501050B0", "Clarithromycin", "05: Infections"),
     ("0906040G0", "Colecalciferol", "09: Nutrition and Blood"),
     ("0901020G0", "Ferrous sulfate", "09: Nutrition and Blood"),
     ("0904010AA", "Ensure Plus", "09: Nutrition and Blood"),
-    ("1001010P0", "Naproxen", "10: Musculoskeletal and Joint Diseases"),
-    ("1001030U0", "Methotrexate", "10: Musculoskeletal and Joint Diseases"),
+    (
+        "1001010P0",
+        "Naproxen",
+        "10: Musculoskeletal and Joint Diseases",
+    ),
+    (
+        "1001030U0",
+        "Methotrexate",
+        "10: Musculoskeletal and Joint Diseases",
+    ),
     ("1108010C0", "Hypromellose", "11: Eye"),
     ("1302010D0", "Diprobase", "13: Skin"),
     ("1302011A0", "Zerobase", "13: Skin"),
@@ -207,12 +500,20 @@ const OTHER_CHEMICALS: &[(&str, &str, &str)] = &[
 
 /// Strength and form letters for the other presentations' codes.
 const FORMS: &[&str] = &[
-    "AA", "AB", "AC", "AD", "AE", "AF", "AG", "AH", "AI", "AJ", "AK", "AL", "AM", "AN", "AP",
-    "AQ", "AR", "AS", "AT", "AU", "AV", "AW", "AX", "AY", "AZ", "BA", "BB", "BC", "BD", "BE",
+    "AA", "AB", "AC", "AD", "AE", "AF", "AG", "AH", "AI", "AJ", "AK", "AL", "AM", "AN", "AP", "AQ",
+    "AR", "AS", "AT", "AU", "AV", "AW", "AX", "AY", "AZ", "BA", "BB", "BC", "BD", "BE",
 ];
 /// Product letters (generic first).
 const PRODUCTS: &[&str] = &["AA", "BB", "BC", "BD", "BE", "BF", "BG", "BH", "BI", "BJ"];
-const FORM_NAMES: &[&str] = &["Tab", "Cap", "Oral Soln", "Tab E/C", "Cap M/R", "Crm", "Gel"];
+const FORM_NAMES: &[&str] = &[
+    "Tab",
+    "Cap",
+    "Oral Soln",
+    "Tab E/C",
+    "Cap M/R",
+    "Crm",
+    "Gel",
+];
 
 /// The presentations: the measured ones (each marked by what the measures make of it), then
 /// enough others that none of them is measured.
@@ -226,7 +527,9 @@ fn catalogue(measures: &[Measure]) -> (Vec<Presentation>, Vec<Presentation>) {
                 let m = &measures[h.measure];
                 m.numerator_field != m.denominator_field && !m.per_1000() && h.numerator
             });
-            let against = hits.iter().any(|h| h.numerator && measures[h.measure].lower_is_better);
+            let against = hits
+                .iter()
+                .any(|h| h.numerator && measures[h.measure].lower_is_better);
             let kind = if course {
                 Kind::Course {
                     short: quantity,
@@ -357,8 +660,9 @@ impl Rng {
 }
 
 fn text_seed(text: &str) -> u64 {
-    text.bytes()
-        .fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3))
+    text.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+    })
 }
 
 /// A practice of the synthetic country.
@@ -377,14 +681,37 @@ struct Practice {
 }
 
 const STREETS: &[&str] = &[
-    "HIGH STREET", "STATION ROAD", "CHURCH LANE", "MARKET PLACE", "PARK ROAD", "MILL LANE",
-    "VICTORIA ROAD", "NORTH ROAD", "QUEENS ROAD", "THE GREEN",
+    "HIGH STREET",
+    "STATION ROAD",
+    "CHURCH LANE",
+    "MARKET PLACE",
+    "PARK ROAD",
+    "MILL LANE",
+    "VICTORIA ROAD",
+    "NORTH ROAD",
+    "QUEENS ROAD",
+    "THE GREEN",
 ];
 const NAMES: &[&str] = &[
-    "HIGHFIELD", "BROOKSIDE", "PARKVIEW", "RIVERSIDE", "ELM TREE", "MEADOWBANK", "OAKWOOD",
-    "ST JOHN'S", "ASHFIELD", "BEECHWOOD", "CASTLE", "ABBEY",
+    "HIGHFIELD",
+    "BROOKSIDE",
+    "PARKVIEW",
+    "RIVERSIDE",
+    "ELM TREE",
+    "MEADOWBANK",
+    "OAKWOOD",
+    "ST JOHN'S",
+    "ASHFIELD",
+    "BEECHWOOD",
+    "CASTLE",
+    "ABBEY",
 ];
-const KINDS: &[&str] = &["SURGERY", "MEDICAL CENTRE", "HEALTH CENTRE", "MEDICAL PRACTICE"];
+const KINDS: &[&str] = &[
+    "SURGERY",
+    "MEDICAL CENTRE",
+    "HEALTH CENTRE",
+    "MEDICAL PRACTICE",
+];
 /// Practice code letters by region (as the first letter of real ones varies by area).
 const REGION_LETTERS: &[(&str, char)] = &[
     ("Y56", 'E'),
@@ -418,7 +745,11 @@ fn practices(spec: &SynthSpec, icbs: &[SynthIcb], base: &[usize]) -> Vec<Practic
                 code: format!("{letter}{:05}", number % 100_000),
                 name,
                 address: [
-                    format!("{} {}", 1 + rng.next() % 200, STREETS[rng.next() as usize % STREETS.len()]),
+                    format!(
+                        "{} {}",
+                        1 + rng.next() % 200,
+                        STREETS[rng.next() as usize % STREETS.len()]
+                    ),
                     String::new(),
                     town,
                 ],
@@ -500,7 +831,19 @@ pub fn write_files(
         let file = BufWriter::with_capacity(1 << 20, File::create(&epd)?);
         let rows = if spec.zip {
             let mut zip = zip::ZipWriter::new(file);
-            zip.start_file(&csv_name, zip::write::SimpleFileOptions::default())?;
+            let now = chrono::Utc::now();
+            let options = zip::write::SimpleFileOptions::default().last_modified_time(
+                zip::DateTime::from_date_and_time(
+                    u16::try_from(now.year()).unwrap_or(2107),
+                    now.month() as u8,
+                    now.day() as u8,
+                    now.hour() as u8,
+                    now.minute() as u8,
+                    now.second() as u8,
+                )
+                .unwrap_or_default(),
+            );
+            zip.start_file(&csv_name, options)?;
             let rows = write_month(&mut zip, month, spec, icbs, &practices, &measured, &others)?;
             zip.finish()?.flush()?;
             rows
@@ -546,8 +889,11 @@ fn icb_in(icbs: &[SynthIcb], start: usize, month: NaiveDate) -> usize {
 /// The practice's list size in `month` (it grows a little each month).
 fn list_size(practice: &Practice, spec: &SynthSpec, month: NaiveDate) -> f64 {
     let months = f64::from((month.year() - 2020) * 12 + month.month() as i32);
-    practice.list_size * (1.0 + 0.0008 * months)
-        * (1.0 + 0.01 * (Rng::new(&[spec.seed, text_seed(&practice.code), months as u64]).unit() - 0.5))
+    practice.list_size
+        * (1.0 + 0.0008 * months)
+        * (1.0
+            + 0.01
+                * (Rng::new(&[spec.seed, text_seed(&practice.code), months as u64]).unit() - 0.5))
 }
 
 fn write_month(
@@ -580,7 +926,11 @@ fn write_month(
             icb.region_code,
             csv_text(&icb.name.to_uppercase()),
             icb.code,
-            csv_text(&format!("{} - {}", icb.name.to_uppercase(), sub_icb_code(icb, practice.sub_icb))),
+            csv_text(&format!(
+                "{} - {}",
+                icb.name.to_uppercase(),
+                sub_icb_code(icb, practice.sub_icb)
+            )),
             sub_icb_code(icb, practice.sub_icb),
             csv_text(&practice.name),
             practice.code,
@@ -601,7 +951,11 @@ fn write_month(
                 nic * 0.9217,
             )?;
             if snomed {
-                write!(out, ",{}", 3_000_000_000 + text_seed(&item.code) % 1_000_000_000)?;
+                write!(
+                    out,
+                    ",{}",
+                    3_000_000_000 + text_seed(&item.code) % 1_000_000_000
+                )?;
             }
             out.write_all(b"\n")
         };
@@ -649,7 +1003,11 @@ fn write_month(
 
 fn sub_icb_code(icb: &SynthIcb, n: usize) -> String {
     let seed = text_seed(&icb.code) as usize;
-    format!("{:02}{}", (seed + n * 7) % 100, char::from(b'A' + ((seed / 100 + n) % 26) as u8))
+    format!(
+        "{:02}{}",
+        (seed + n * 7) % 100,
+        char::from(b'A' + ((seed / 100 + n) % 26) as u8)
+    )
 }
 
 /// A CSV field, quoted when it needs to be.
@@ -730,15 +1088,19 @@ mod tests {
         let (measured, others) = catalogue(&measures);
         for m in &measures {
             assert!(
-                measured.iter().any(|p| m.numerator_codes.matches(p.code.as_bytes())),
+                measured
+                    .iter()
+                    .any(|p| m.numerator_codes.matches(p.code.as_bytes())),
                 "{} has no numerator presentation",
                 m.slug
             );
             if !m.per_1000() {
                 assert!(
-                    measured.iter().any(|p| m.denominator_codes.matches(p.code.as_bytes())
-                        && (m.numerator_field != m.denominator_field
-                            || !m.numerator_codes.matches(p.code.as_bytes()))),
+                    measured
+                        .iter()
+                        .any(|p| m.denominator_codes.matches(p.code.as_bytes())
+                            && (m.numerator_field != m.denominator_field
+                                || !m.numerator_codes.matches(p.code.as_bytes()))),
                     "{} has no presentation counted only in its denominator",
                     m.slug
                 );
@@ -746,7 +1108,11 @@ mod tests {
         }
         let mut matcher = Matcher::new(&measures);
         assert!(others.len() > 2700, "enough others for national size");
-        assert!(others.iter().all(|p| matcher.hits(p.code.as_bytes()).is_empty()));
+        assert!(
+            others
+                .iter()
+                .all(|p| matcher.hits(p.code.as_bytes()).is_empty())
+        );
         assert!(others.iter().all(|p| p.code.len() == 15));
     }
 
@@ -779,12 +1145,19 @@ mod tests {
             codes
         };
         assert_eq!(icb_codes(&march), ["QE1", "QKK"]);
-        assert_eq!(icb_codes(&april), ["QE1", "QZZ"], "QKK's practices moved to QZZ");
+        assert_eq!(
+            icb_codes(&april),
+            ["QE1", "QZZ"],
+            "QKK's practices moved to QZZ"
+        );
         assert!(march.lines().skip(1).all(|l| l.contains(SYNTHETIC_MARKER)));
         // The same seed gives the same files.
         let again = tempfile::tempdir().unwrap();
         let files_again = write_files(again.path(), &spec, &icbs(), &measures).unwrap();
-        assert_eq!(std::fs::read(&files_again[0].epd).unwrap(), march.as_bytes());
+        assert_eq!(
+            std::fs::read(&files_again[0].epd).unwrap(),
+            march.as_bytes()
+        );
     }
 
     fn csv_fields(line: &str) -> Vec<String> {

@@ -245,9 +245,13 @@ pub async fn show(
         None => None,
     };
     let years = all_years(&mut tx).await?;
-    let prescribing =
-        prescribing::rollup::region(&mut tx, region.region_id(), year.year, year.programme_year_id)
-            .await?;
+    let prescribing = prescribing::rollup::region(
+        &mut tx,
+        region.region_id(),
+        year.year,
+        year.programme_year_id,
+    )
+    .await?;
     tx.commit().await?;
 
     let path = format!("/regions/{}/{}", region.ods_code(), year.year.slug());

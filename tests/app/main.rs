@@ -26,6 +26,8 @@ mod http_hygiene;
 mod imports;
 mod organisations;
 mod plans;
+mod prescribing;
+mod prescribing_pages;
 mod reference_data;
 mod rls;
 mod rollups;
