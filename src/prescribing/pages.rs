@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::figures::{self, DataStatus};
+use super::library::{CodeSet, Field, Measure};
 use super::panel::{self, PrescribingPanel, not_shown_reason};
 use crate::AppState;
 use crate::auth::CurrentUser;
@@ -62,39 +63,18 @@ async fn show_icb(
     let mut tx = scope::begin(&state, &user.scope()).await?;
     let icb = IcbAccess::check(&state, &user, &mut tx, &code).await?;
     let year = PlanYear::from_slug(&mut tx, &slug).await?;
-    let chosen = sqlx::query!(
-        r#"
-        select w.workstream_id as "workstream_id?", o.number as "number?", o.title as "title?",
-               p.plan_id
-        from plan p
-        left join workstream w on w.plan_id = p.plan_id and w.icb_id = p.icb_id
-                              and w.removed_at is null and w.opportunity_id is not null
-        left join opportunity o on o.opportunity_id = w.opportunity_id
-        where p.icb_id = $1 and p.programme_year_id = $2
-        order by o.number
-        "#,
-        icb.icb_id(),
-        year.programme_year_id
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut panels = Vec::new();
-    for row in chosen.iter().filter(|r| r.number.is_some()) {
-        let (Some(number), Some(workstream)) = (row.number, row.workstream_id) else {
-            continue;
-        };
-        panels.push(ChosenPanel {
-            number,
-            title: row
-                .title
-                .clone()
-                .unwrap_or_else(|| "Title to be confirmed".into()),
+    let plan = chosen_opportunities(&mut tx, &icb, &year).await?;
+    let mut chosen = Vec::new();
+    for (number, title, workstream_id) in plan.iter().flatten() {
+        chosen.push(ChosenPanel {
+            number: *number,
+            title: title.clone(),
             href: format!(
-                "/icbs/{}/{}/workstreams/{workstream}",
+                "/icbs/{}/{}/workstreams/{workstream_id}",
                 icb.ods_code(),
                 year.year.slug()
             ),
-            prescribing: panel::for_opportunity(&mut tx, icb.icb_id(), number, year.year).await?,
+            prescribing: panel::for_opportunity(&mut tx, icb.icb_id(), *number, year.year).await?,
         });
     }
     let status = figures::status(&mut tx).await?;
@@ -110,10 +90,45 @@ async fn show_icb(
             format!("/icbs/{}/{}/prescribing", icb.ods_code(), y.slug())
         }),
         status,
-        has_plan: !chosen.is_empty(),
-        chosen: panels,
+        has_plan: plan.is_some(),
+        chosen,
         can_edit: icb.can_edit(),
     })
+}
+
+/// The national opportunities the ICB's plan for the year chose, as (number, title,
+/// workstream), in number order; `None` when there is no plan.
+async fn chosen_opportunities(
+    conn: &mut sqlx::PgConnection,
+    icb: &IcbAccess,
+    year: &PlanYear,
+) -> sqlx::Result<Option<Vec<(i16, String, i32)>>> {
+    let rows = sqlx::query!(
+        r#"
+        select w.workstream_id as "workstream_id?", o.number as "number?", o.title as "title?"
+        from plan p
+        left join workstream w on w.plan_id = p.plan_id and w.icb_id = p.icb_id
+                              and w.removed_at is null and w.opportunity_id is not null
+        left join opportunity o on o.opportunity_id = w.opportunity_id
+        where p.icb_id = $1 and p.programme_year_id = $2
+        order by o.number
+        "#,
+        icb.icb_id(),
+        year.programme_year_id
+    )
+    .fetch_all(conn)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        rows.into_iter()
+            .filter_map(|r| {
+                let title = r.title.unwrap_or_else(|| "Title to be confirmed".into());
+                Some((r.number?, title, r.workstream_id?))
+            })
+            .collect(),
+    ))
 }
 
 /// A measure as the library page lists it.
@@ -125,6 +140,27 @@ pub struct LibraryEntry {
     pub unit: String,
     pub lower_is_better: bool,
     pub source_url: String,
+}
+
+impl LibraryEntry {
+    fn of(measure: &Measure) -> Self {
+        let side = |field: Field, codes: &CodeSet| {
+            if field == Field::ListSize {
+                "registered patients (the value is per 1,000 of them)".to_owned()
+            } else {
+                format!("{} of {}", field.words(), codes.to_text())
+            }
+        };
+        LibraryEntry {
+            slug: measure.slug.clone(),
+            title: measure.title.clone(),
+            numerator: side(measure.numerator_field, &measure.numerator_codes),
+            denominator: side(measure.denominator_field, &measure.denominator_codes),
+            unit: measure.unit().words(measure.numerator_field),
+            lower_is_better: measure.lower_is_better,
+            source_url: measure.source_url.clone(),
+        }
+    }
 }
 
 /// An opportunity on the library page.
@@ -188,42 +224,17 @@ async fn show_library(
     tx.commit().await?;
     let opportunities = catalogue
         .into_iter()
-        .map(|o| (o.number, o.title))
-        .map(|(number, title)| {
-            let entries: Vec<LibraryEntry> = measures
+        .map(|o| {
+            let measures: Vec<LibraryEntry> = measures
                 .iter()
-                .filter(|m| m.measure.opportunity_number == number)
-                .map(|m| {
-                    let measure = &m.measure;
-                    let scale = if measure.per_1000() { " × 1,000" } else { "" };
-                    LibraryEntry {
-                        slug: measure.slug.clone(),
-                        title: measure.title.clone(),
-                        numerator: format!(
-                            "{} of {}",
-                            measure.numerator_field.words(),
-                            measure.numerator_codes.to_text()
-                        ),
-                        denominator: if measure.per_1000() {
-                            format!("registered patients{scale}")
-                        } else {
-                            format!(
-                                "{} of {}",
-                                measure.denominator_field.words(),
-                                measure.denominator_codes.to_text()
-                            )
-                        },
-                        unit: measure.unit().words(measure.numerator_field),
-                        lower_is_better: measure.lower_is_better,
-                        source_url: measure.source_url.clone(),
-                    }
-                })
+                .filter(|m| m.measure.opportunity_number == o.number)
+                .map(|m| LibraryEntry::of(&m.measure))
                 .collect();
             LibraryOpportunity {
-                number,
-                title: title.unwrap_or_else(|| "Title to be confirmed".into()),
-                not_shown: entries.is_empty().then(|| not_shown_reason(number)),
-                measures: entries,
+                number: o.number,
+                title: o.title.unwrap_or_else(|| "Title to be confirmed".into()),
+                not_shown: measures.is_empty().then(|| not_shown_reason(o.number)),
+                measures,
             }
         })
         .collect();

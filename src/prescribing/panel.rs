@@ -520,6 +520,59 @@ mod tests {
         assert!(months_shown(year, default_baseline(year), day(2020, 1)).is_empty());
     }
 
+    /// The workstream page's use of the panel, exactly as its template would write it.
+    #[derive(askama::Template)]
+    #[template(
+        source = r#"{% import "prescribing/macros.html" as rx %}<h1>Workstream</h1>
+{% if let Some(prescribing) = prescribing %}{% call rx::panel(prescribing, 2) %}{% endcall %}{% endif %}"#,
+        ext = "html"
+    )]
+    struct WorkstreamProbe {
+        prescribing: Option<PrescribingPanel>,
+    }
+
+    #[test]
+    fn the_panel_renders_inside_another_page() {
+        use askama::Template as _;
+        let status = DataStatus {
+            latest_month: NaiveDate::from_ymd_opt(2024, 6, 1),
+            synthetic: true,
+            ..DataStatus::default()
+        };
+        let year = FinancialYear::starting(2024).unwrap();
+        let panel = PrescribingPanel {
+            opportunity_number: 4,
+            status,
+            not_shown: Some(not_shown_reason(4).into()),
+            baseline: default_baseline(year),
+            measures: Vec::new(),
+        };
+        let html = WorkstreamProbe {
+            prescribing: Some(panel),
+        }
+        .render()
+        .unwrap();
+        let page = scraper::Html::parse_fragment(&html);
+        let select = |css: &str| {
+            page.select(&scraper::Selector::parse(css).unwrap())
+                .map(|e| e.text().collect::<String>())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(select("h2"), ["Measures from national prescribing data"]);
+        assert!(select(".app-prescribing__latest")[0].contains("June 2024"));
+        assert!(select(".app-prescribing__not-shown")[0].contains("Secondary care medicines"));
+        assert_eq!(
+            select("h3.nhsuk-warning-callout__label").len(),
+            1,
+            "synthetic"
+        );
+        let none = WorkstreamProbe { prescribing: None }.render().unwrap();
+        assert!(
+            !none.contains("app-prescribing"),
+            "local priorities have no panel"
+        );
+    }
+
     #[test]
     fn every_opportunity_without_a_measure_says_why() {
         assert!(not_shown_reason(4).contains("Secondary care"));

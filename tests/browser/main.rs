@@ -22,6 +22,7 @@ mod harness_self_test;
 mod import_journey;
 mod pages;
 mod plan_journey;
+mod prescribing_journey;
 mod review_journey;
 mod workstream_journey;
 
