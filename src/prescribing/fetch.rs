@@ -103,42 +103,45 @@ pub fn choose(resources: &[Resource], month: NaiveDate) -> Option<&Resource> {
         .max_by_key(|r| (exact_first(r), zip_first(r)))
 }
 
-fn client() -> anyhow::Result<reqwest::Client> {
-    // reqwest is built without a default crypto provider; ring is ours. A second install in
-    // the same process is refused, which is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(30))
-        .read_timeout(Duration::from_secs(120))
+/// The HTTP client: blocking (it runs on a blocking thread), its own rustls with the web PKI
+/// roots, a status other than 2xx handled by the caller.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_per_read(Some(Duration::from_secs(120)))
+        .http_status_as_error(false)
         .user_agent(concat!("medopt/", env!("CARGO_PKG_VERSION")))
         .build()
-        .context("could not set up the HTTP client")
+        .into()
 }
 
-/// Finds `month` on the portal.
-pub async fn find(portal: &Portal, month: NaiveDate) -> anyhow::Result<Resource> {
-    let client = client()?;
+/// The portal's answer to `package_show` is at most this big (the EPD lists about 150 files).
+const PACKAGE_LIMIT: u64 = 20 * 1024 * 1024;
+
+/// Finds `month` on the portal (blocking).
+pub fn find(portal: &Portal, month: NaiveDate) -> anyhow::Result<Resource> {
     let url = format!(
         "{}/package_show?id={}",
         portal.api.trim_end_matches('/'),
         portal.dataset
     );
-    let response = client
+    let mut response = agent()
         .get(&url)
-        .send()
-        .await
+        .call()
         .with_context(|| format!("the portal did not answer at {url}"))?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "the portal answered {} at {url}",
-        response.status()
-    );
+    let status = response.status();
     let body = response
-        .bytes()
-        .await
+        .body_mut()
+        .with_config()
+        .limit(PACKAGE_LIMIT)
+        .read_to_vec()
         .with_context(|| format!("the portal's answer from {url} was cut short"))?;
-    let package: PackageShow = serde_json::from_slice(&body)
-        .with_context(|| format!("the portal's answer from {url} is not a CKAN package"))?;
+    // CKAN answers 404 with `success: false` for an unknown dataset.
+    let package: PackageShow = match serde_json::from_slice(&body) {
+        Ok(package) => package,
+        Err(_) if !status.is_success() => anyhow::bail!("the portal answered {status} at {url}"),
+        Err(e) => return Err(e).with_context(|| format!("the portal's answer from {url} is not a CKAN package")),
+    };
     let resources = match (package.success, package.result) {
         (true, Some(result)) => result.resources,
         _ => anyhow::bail!("the portal says dataset {} was not found", portal.dataset),
@@ -159,13 +162,11 @@ pub async fn find(portal: &Portal, month: NaiveDate) -> anyhow::Result<Resource>
     })
 }
 
-/// Downloads `resource` into `dir`, returning the file.
-pub async fn download(resource: &Resource, dir: &Path) -> anyhow::Result<PathBuf> {
-    let client = client()?;
-    let mut response = client
+/// Downloads `resource` into `dir`, streaming it to the file (blocking); returns the file.
+pub fn download(resource: &Resource, dir: &Path) -> anyhow::Result<PathBuf> {
+    let mut response = agent()
         .get(&resource.url)
-        .send()
-        .await
+        .call()
         .with_context(|| format!("could not download {}", resource.url))?;
     anyhow::ensure!(
         response.status().is_success(),
@@ -187,13 +188,8 @@ pub async fn download(resource: &Resource, dir: &Path) -> anyhow::Result<PathBuf
     let mut file = std::io::BufWriter::new(
         std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?,
     );
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .with_context(|| format!("the download of {} was cut short", resource.url))?
-    {
-        file.write_all(&chunk)?;
-    }
+    std::io::copy(&mut response.body_mut().as_reader(), &mut file)
+        .with_context(|| format!("the download of {} was cut short", resource.url))?;
     file.flush()?;
     Ok(path)
 }
@@ -207,10 +203,16 @@ pub async fn fetch_month(
     keep: Option<&Path>,
     progress: bool,
 ) -> Result<ImportSummary, ImportError> {
-    let resource = find(portal, month).await?;
     let temporary = tempfile::tempdir().context("cannot make a temporary directory")?;
-    let dir = keep.unwrap_or(temporary.path());
-    let path = download(&resource, dir).await?;
+    let dir = keep.unwrap_or(temporary.path()).to_owned();
+    let portal_owned = portal.clone();
+    let (resource, path) = tokio::task::spawn_blocking(move || {
+        let resource = find(&portal_owned, month)?;
+        let path = download(&resource, &dir)?;
+        anyhow::Ok((resource, path))
+    })
+    .await
+    .context("the download thread failed")??;
     let options = ImportOptions {
         released_at: resource.released_at(),
         progress,
