@@ -140,7 +140,10 @@ pub fn find(portal: &Portal, month: NaiveDate) -> anyhow::Result<Resource> {
     let package: PackageShow = match serde_json::from_slice(&body) {
         Ok(package) => package,
         Err(_) if !status.is_success() => anyhow::bail!("the portal answered {status} at {url}"),
-        Err(e) => return Err(e).with_context(|| format!("the portal's answer from {url} is not a CKAN package")),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("the portal's answer from {url} is not a CKAN package"));
+        }
     };
     let resources = match (package.success, package.result) {
         (true, Some(result)) => result.resources,
