@@ -12,12 +12,14 @@
 //! way to tell them apart. Charts carry a `<title>` and `<desc>`; the page should still show the
 //! figures in a table, which is the accessible version.
 
+mod deciles;
 mod percent_bars;
 
 use std::fmt::Write as _;
 
 use chrono::Datelike;
 
+pub use deciles::{DecileLabels, DecilePoint, decile_chart};
 pub use percent_bars::{PercentBar, ReferenceLine, percent_bars};
 
 use crate::domain::{CumulativePoint, Pence};

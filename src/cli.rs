@@ -1,5 +1,6 @@
 //! The command line: `medopt serve` (the default), `medopt migrate`, `medopt demo`, `medopt
-//! check`, `medopt user …` (add, set-password, reset-two-step) and `medopt dev-db …`.
+//! check`, `medopt user …` (add, set-password, reset-two-step), `medopt dev-db …` and
+//! `medopt prescribing …`.
 
 use std::process::ExitCode;
 
@@ -13,6 +14,7 @@ use crate::auth::{Role, password, two_step};
 use crate::config::Config;
 use crate::db::{self, Database};
 use crate::demo::{self, DemoReport, DemoSpec};
+use crate::prescribing::PrescribingCommand;
 use crate::users::{self, NewUser, OrgRef};
 use crate::{AppState, notifications, reference, telemetry};
 use tower_sessions::session_store::ExpiredDeletion;
@@ -48,6 +50,10 @@ pub enum Command {
     /// Manage the private PostgreSQL cluster used when `DATABASE_URL` is unset.
     #[command(subcommand)]
     DevDb(DevDbCommand),
+    /// Measures from the national prescribing data (NHSBSA's English Prescribing Dataset):
+    /// import, fetch, list sizes, synthetic files.
+    #[command(subcommand)]
+    Prescribing(PrescribingCommand),
 }
 
 /// `medopt user …`
@@ -109,6 +115,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Check => check(cli.config).await,
         Command::DevDb(command) => dev_db(command, cli.config).await,
         Command::User(command) => user(command, cli.config).await,
+        Command::Prescribing(command) => prescribing(command, cli.config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -233,7 +240,9 @@ async fn demo(config: Config) -> anyhow::Result<()> {
         prepare(&db).await?;
         let today = crate::clock::Clock::system().today();
         let report = demo::load(&db.pool, &DemoSpec::demo(today), today).await?;
+        let prescribing = crate::prescribing::demo::load(&db.pool).await?;
         print_demo_report(&report, &config);
+        print_demo_prescribing(&prescribing);
         Ok(())
     }
     .await;
@@ -299,6 +308,37 @@ fn print_demo_report(report: &DemoReport, config: &Config) {
         );
     }
     println!("\nEvery page says the data is synthetic while the demo dataset is loaded.\n");
+}
+
+/// What `medopt demo` did with the prescribing data.
+fn print_demo_prescribing(report: &crate::prescribing::demo::DemoPrescribing) {
+    if report.real_data {
+        println!("Real prescribing data is loaded: the demo added no synthetic prescribing.\n");
+    } else if report.months.is_empty() {
+        println!(
+            "The demo's synthetic prescribing data was already loaded ({} months): left as it is.\n",
+            report.kept
+        );
+    } else {
+        println!(
+            "Loaded {} months of synthetic prescribing data ({} rows), so every chosen \
+             opportunity shows its measures; pages say the prescribing figures are synthetic.\n",
+            report.months.len(),
+            crate::prescribing::source::thousands(report.rows)
+        );
+    }
+}
+
+/// `medopt prescribing …` on a migrated database.
+async fn prescribing(command: PrescribingCommand, config: Config) -> anyhow::Result<()> {
+    let db = Database::open(&config).await?;
+    let result = async {
+        prepare(&db).await?;
+        crate::prescribing::command::run(command, &db.pool).await
+    }
+    .await;
+    db.shutdown().await;
+    result
 }
 
 async fn dev_db(command: DevDbCommand, config: Config) -> anyhow::Result<()> {

@@ -26,7 +26,7 @@ use crate::error::{AppError, internal_error_page, unavailable_page};
 use crate::routes::{RouteInfo, Routes};
 use crate::{
     AppState, accessibility, admin, assets, catalogue, exports, health, home, icbs, notifications,
-    orgs, plans, reports, rollups,
+    orgs, plans, prescribing, reports, rollups,
 };
 
 /// Requests that take longer are answered 503 and their work dropped.
@@ -53,6 +53,7 @@ fn routes() -> Routes {
         .merge(plans::routes())
         .merge(rollups::routes())
         .merge(exports::routes())
+        .merge(prescribing::routes())
         .merge(admin::routes())
         .merge(notifications::routes())
         .merge(reports::routes())

@@ -31,6 +31,7 @@ pub mod notifications;
 pub mod orgs;
 pub mod page;
 pub mod plans;
+pub mod prescribing;
 pub mod reference;
 pub mod reports;
 pub mod rollups;

@@ -1,6 +1,7 @@
 //! The NHS reference data shipped in `reference/` (regions, ICBs and their successions, the
-//! opportunity catalogue), loaded on every start, so a fresh install knows the organisations
-//! of every programme year and the catalogue of every shipped year.
+//! opportunity catalogue, the prescribing measure library), loaded on every start, so a fresh
+//! install knows the organisations of every programme year and the catalogue of every shipped
+//! year.
 //!
 //! Loading is idempotent and polite: a row is inserted when missing and refreshed from the
 //! file only while no administrator has edited it (`edited_at is null`) and only when a value
@@ -166,6 +167,7 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<LoadReport> {
             changed += upsert_opportunity(&mut tx, year, row).await?;
         }
     }
+    changed += crate::prescribing::library::load(&mut tx).await?;
     tx.commit().await?;
     Ok(LoadReport {
         rows_changed: changed,

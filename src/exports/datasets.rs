@@ -49,11 +49,12 @@ pub struct Dataset {
 }
 
 /// Every dataset, in the order the exports page lists them.
-pub const DATASETS: [Dataset; 5] = [
+pub const DATASETS: [Dataset; 6] = [
     PLANS,
     WORKSTREAMS,
     MONTHLY_SAVINGS,
     MEASURE_VALUES,
+    PRESCRIBING_MEASURES,
     AUDIT_LOG,
 ];
 
@@ -124,6 +125,7 @@ pub async fn write(
         "workstreams" => workstreams(conn, filters, sink).await,
         "monthly-savings" => monthly_savings(conn, filters, sink).await,
         "measure-values" => measure_values(conn, filters, sink).await,
+        "prescribing-measures" => prescribing_measures(conn, filters, sink).await,
         _ => audit_log(conn, filters, sink).await,
     }
 }
@@ -824,6 +826,95 @@ async fn measure_values(
             Cell::Date(r.month),
             Cell::Decimal(r.value),
             Cell::text(r.successors.as_deref()),
+        ])
+        .await?;
+    }
+    Ok(())
+}
+
+pub const PRESCRIBING_MEASURES: Dataset = Dataset {
+    slug: "prescribing-measures",
+    title: "Prescribing measures",
+    description: "Long format: one row per ICB, measure and month of the measures medopt computes from NHSBSA's English Prescribing Dataset (see /prescribing for their definitions). The year filter keeps the months of that financial year; the opportunity filter keeps the measures of that national opportunity.",
+    admin_only: false,
+    filters: COMMON_FILTERS,
+    columns: &[
+        col("month", "date", "First day of the prescribing month"),
+        col(
+            "region_code",
+            "text",
+            "ODS code of the ICB's NHS England region",
+        ),
+        col("icb_code", "text", "ODS code of the ICB"),
+        col(
+            "measure_slug",
+            "text",
+            "The measure's identifier in reference/measures.csv (stable)",
+        ),
+        col(
+            "numerator",
+            "decimal",
+            "Sum of the measure's numerator field over the ICB's prescribing that matches its numerator codes (pounds for cost fields)",
+        ),
+        col(
+            "denominator",
+            "decimal",
+            "Sum of the denominator field over the prescribing that matches the denominator codes, or the registered patients of the ICB's practices; empty when there is none",
+        ),
+        col(
+            "value",
+            "decimal",
+            "numerator ÷ denominator, × 1,000 when the denominator is patients (a share is a fraction: 0.25 is 25%); empty without a denominator",
+        ),
+        col(
+            "percentile",
+            "decimal",
+            "Where the value sits among England's ICBs that month: 0 is the lowest, 100 the highest",
+        ),
+    ],
+};
+
+async fn prescribing_measures(
+    conn: &mut PgConnection,
+    f: &Filters,
+    sink: &mut CsvSink,
+) -> Result<(), ExportError> {
+    let from = f.year.map(FinancialYear::starts_on);
+    let until = f.year.map(FinancialYear::ends_on);
+    let mut rows = sqlx::query!(
+        r#"
+        select v.month, r.ods_code as region_code, i.ods_code as icb_code, m.slug,
+               v.numerator, v.denominator, v.value, v.percentile
+        from prescribing_icb_value v
+        join prescribing_measure m on m.prescribing_measure_id = v.prescribing_measure_id
+        join icb i on i.icb_id = v.icb_id
+        join region r on r.region_id = i.region_id
+        where ($1::integer[] is null or i.icb_id = any($1))
+          and ($2::date is null or v.month >= $2)
+          and ($3::date is null or v.month <= $3)
+          and ($4::smallint is null or i.region_id = $4)
+          and ($5::integer is null or i.icb_id = $5)
+          and ($6::smallint is null or m.opportunity_number = $6)
+        order by v.month, r.ods_code, i.ods_code, m.position, m.slug
+        "#,
+        f.scope_icbs.as_deref(),
+        from,
+        until,
+        f.region_id,
+        f.icb_id,
+        f.opportunity
+    )
+    .fetch(&mut *conn);
+    while let Some(r) = rows.try_next().await? {
+        sink.row(&[
+            Cell::Date(r.month),
+            Cell::Text(&r.region_code),
+            Cell::Text(&r.icb_code),
+            Cell::Text(&r.slug),
+            Cell::Decimal(r.numerator),
+            Cell::decimal(r.denominator),
+            Cell::decimal(r.value),
+            Cell::decimal(r.percentile),
         ])
         .await?;
     }

@@ -21,6 +21,7 @@ use crate::forms::FieldErrors;
 use crate::page::{Layout, YearLink, year_links};
 use crate::plans::MIN_NATIONAL_OPPORTUNITIES;
 use crate::plans::context::{PlanYear, all_years, landing_year};
+use crate::prescribing::{self, rollup::RollupTables};
 
 /// One region's row (or the nation's).
 pub struct RegionRow {
@@ -64,6 +65,8 @@ pub struct NationalRollupPage {
     pub min_required: usize,
     /// The sentences above the tables.
     pub summary: Vec<String>,
+    /// The chosen opportunities' measures from the national prescribing data, by region.
+    pub prescribing: RollupTables,
 }
 
 /// A region restated on today's organisations (or England: `code` is `None`).
@@ -138,6 +141,8 @@ async fn build(
     let opportunities =
         figures::opportunities(&mut tx, Coverage::National(national), &year, cut.month).await?;
     let years = all_years(&mut tx).await?;
+    let prescribing =
+        prescribing::rollup::national(&mut tx, year.year, year.programme_year_id).await?;
     tx.commit().await?;
     // England's total comes last.
     let total = regions.pop_if(|r| r.f.region.is_none());
@@ -158,6 +163,7 @@ async fn build(
         summary(&counts, "their region's review")
     });
     let page = NationalRollupPage {
+        prescribing,
         summary,
         layout: user.layout(),
         errors: cut.errors.clone(),

@@ -26,6 +26,7 @@ use crate::page::{Layout, YearLink, year_links};
 use crate::plans::MIN_NATIONAL_OPPORTUNITIES;
 use crate::plans::context::{PlanYear, all_years};
 use crate::plans::workstreams::Rag;
+use crate::prescribing::{self, rollup::RollupTables};
 
 /// The ICB table's sortable columns: the figures people compare first (to date, % of target,
 /// forecast) next to the ICB's name, so they are in view on a laptop without scrolling.
@@ -255,6 +256,8 @@ pub struct RegionRollupPage {
     pub national_percent: Option<i64>,
     /// With `?view=restated`: today's ICBs of the region with their predecessors' figures.
     pub restated: Option<RestatedTable>,
+    /// The chosen opportunities' measures from the national prescribing data.
+    pub prescribing: RollupTables,
 }
 
 /// A roll-up's ICBs restated on today's organisations, with their total (each plan once).
@@ -315,6 +318,7 @@ struct Loaded {
     national_percent: Option<i64>,
     restated: Option<RestatedTable>,
     years: Vec<FinancialYear>,
+    prescribing: RollupTables,
 }
 
 impl Loaded {
@@ -354,6 +358,13 @@ impl Loaded {
             national_percent,
             restated,
             years: all_years(tx).await?,
+            prescribing: prescribing::rollup::region(
+                tx,
+                region.region_id(),
+                year.year,
+                year.programme_year_id,
+            )
+            .await?,
         })
     }
 }
@@ -424,6 +435,7 @@ fn page(
         chart,
         national_percent: loaded.national_percent,
         restated: loaded.restated,
+        prescribing: loaded.prescribing,
         cut,
     }
 }

@@ -33,6 +33,8 @@ mod navigation;
 mod notifications;
 mod organisations;
 mod plans;
+mod prescribing;
+mod prescribing_pages;
 mod reference_data;
 mod reports;
 mod resilience;

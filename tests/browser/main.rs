@@ -24,6 +24,7 @@ mod month_journey;
 mod notification_pages;
 mod pages;
 mod plan_journey;
+mod prescribing_journey;
 mod report_journey;
 mod review_journey;
 mod two_step_journey;

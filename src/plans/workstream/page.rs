@@ -119,6 +119,9 @@ pub struct WorkstreamPage {
     pub measures: Vec<MeasureView>,
     pub new_measure: NewMeasureValues,
     pub history: Vec<HistoryEntry>,
+    /// A national opportunity's measures from the national prescribing data (local priorities
+    /// have none).
+    pub prescribing: Option<crate::prescribing::PrescribingPanel>,
 }
 
 /// A month's plan and actual as saved.
@@ -252,6 +255,12 @@ pub async fn build(
     .await?;
     let measures = measures::list(conn, &ctx.icb, ws.workstream_id, &year_months).await?;
     let history = history(conn, ctx, ws.workstream_id).await?;
+    let prescribing = match ws.number {
+        Some(n) => Some(
+            crate::prescribing::for_opportunity(conn, ctx.icb.icb_id(), n, ctx.year.year).await?,
+        ),
+        None => None,
+    };
     let plan_locked = ctx.plan_locked();
     let removed = ws.removed_at.is_some();
     Ok(WorkstreamPage {
@@ -295,6 +304,7 @@ pub async fn build(
         measures,
         new_measure: NewMeasureValues::default(),
         history,
+        prescribing,
         ws,
     })
 }
