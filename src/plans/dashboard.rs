@@ -10,6 +10,7 @@ use super::context::{IcbYear, PlanHeader};
 use super::plan_page::MIN_NATIONAL_OPPORTUNITIES;
 use super::request::PlanView;
 use super::workstreams::{self, Workstream};
+use crate::assurance::figures::{self as assurance, AssuranceTotals};
 use crate::auth::CurrentUser;
 use crate::charts;
 use crate::domain::{CumulativePoint, MonthFigures, Pence, Progress, cumulative, progress};
@@ -46,6 +47,8 @@ pub struct DashboardPage {
     pub rows: Vec<WorkstreamRow>,
     pub chart: String,
     pub chart_rows: Vec<ChartRow>,
+    /// The savings assurance headline: requirement, gap and splits (src/assurance/).
+    pub assurance: AssuranceTotals,
 }
 
 impl DashboardPage {
@@ -120,6 +123,10 @@ async fn build(
         }
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
+    let assurance = match &ctx.plan {
+        Some(plan) => assurance::plan(tx, &ctx.icb, plan.plan_id).await?,
+        None => AssuranceTotals::default(),
+    };
     let annual_target: Pence = workstreams.iter().map(Workstream::annual_target).sum();
     let figures = progress(fy, annual_target, &months, today);
     let to_date = |m: NaiveDate| figures.latest_month.is_some_and(|latest| m <= latest);
@@ -184,6 +191,7 @@ async fn build(
         rows,
         chart,
         chart_rows,
+        assurance,
     })
 }
 

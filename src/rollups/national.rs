@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 
 use super::figures::{self, Coverage, OpportunityFigures, RegionFigures};
 use crate::AppState;
+use crate::assurance::rollup::{self as assurance, NationalSection};
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, Tx};
 use crate::charts::{self, PercentBar, ReferenceLine};
@@ -45,6 +46,9 @@ pub struct NationalRollupPage {
     pub opportunities: Vec<OpportunityFigures>,
     pub chart: String,
     pub min_required: usize,
+    /// Savings assurance per region with England's total, and the local priorities line of
+    /// the table by opportunity (src/assurance/rollup.rs).
+    pub assurance: NationalSection,
 }
 
 /// `/national`: the current programme year (or the latest there is), so a bookmark stays current.
@@ -94,6 +98,12 @@ async fn build(
         .collect();
     let opportunities =
         figures::opportunities(&mut tx, Coverage::National(national), &year).await?;
+    let mut assurance = assurance::national_section(&mut tx, national, &year).await?;
+    assurance.opportunities_total = opportunities
+        .iter()
+        .map(|o| o.totals)
+        .sum::<crate::domain::PlanTotals>()
+        + assurance.local.totals;
     let years = all_years(&mut tx).await?;
     tx.commit().await?;
     // The grouping-sets total comes last.
@@ -109,6 +119,7 @@ async fn build(
         opportunities,
         chart,
         min_required: MIN_NATIONAL_OPPORTUNITIES,
+        assurance,
     })
 }
 

@@ -11,6 +11,7 @@ use super::figures::{self, AwaitingReview, Coverage, IcbFigures, OpportunityFigu
 use super::short_icb_name;
 use super::sorting::{Column, Heading, Sort, SortQuery, headings, missing_last};
 use crate::AppState;
+use crate::assurance::rollup::{self as assurance, RegionSection};
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, RegionAccess};
 use crate::charts::{self, PercentBar, ReferenceLine};
@@ -216,6 +217,9 @@ pub struct RegionRollupPage {
     pub opportunities: Vec<OpportunityFigures>,
     pub chart: String,
     pub national_percent: Option<i64>,
+    /// Savings assurance per ICB with the region's total, and the local priorities line of
+    /// the table by opportunity (src/assurance/rollup.rs).
+    pub assurance: RegionSection,
 }
 
 pub async fn show(
@@ -231,6 +235,9 @@ pub async fn show(
     let queue = figures::review_queue(&mut tx, &region, &year).await?;
     let choices = figures::region_choices(&mut tx, &region, &year).await?;
     let opportunities = figures::opportunities(&mut tx, Coverage::Region(&region), &year).await?;
+    let mut assurance = assurance::region_section(&mut tx, &region, &year).await?;
+    assurance.opportunities_total =
+        opportunities.iter().map(|o| o.totals).sum::<PlanTotals>() + assurance.local.totals;
     let national_percent = match NationalAccess::of(&user) {
         Some(national) => {
             figures::by_region(&mut tx, &national, &year, MIN_NATIONAL_OPPORTUNITIES as i64)
@@ -291,6 +298,7 @@ pub async fn show(
         opportunities,
         chart,
         national_percent,
+        assurance,
     })
 }
 

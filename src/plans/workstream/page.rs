@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::history::{HistoryEntry, history};
+use crate::assurance::workstream::AssuranceSection;
 use crate::auth::CurrentUser;
 use crate::domain::{Month, Pence, Progress, progress};
 use crate::error::AppResult;
@@ -107,6 +108,8 @@ pub struct WorkstreamPage {
     pub measures: Vec<MeasureView>,
     pub new_measure: NewMeasureValues,
     pub history: Vec<HistoryEntry>,
+    /// Savings assurance: classification, full-year effect, forecast, suggested RAG, risks.
+    pub assurance: AssuranceSection,
 }
 
 /// `/icbs/{ods}/{year}/workstreams/{id}`
@@ -182,6 +185,7 @@ pub async fn build(
     .await?;
     let measures = measures::list(conn, &ctx.icb, ws.workstream_id, &year_months).await?;
     let history = history(conn, ctx, ws.workstream_id).await?;
+    let assurance = AssuranceSection::load(conn, ctx, &ws, &months, &figures).await?;
     let plan_locked = ctx.plan_locked();
     let removed = ws.removed_at.is_some();
     Ok(WorkstreamPage {
@@ -220,6 +224,7 @@ pub async fn build(
         measures,
         new_measure: NewMeasureValues::default(),
         history,
+        assurance,
         ws,
     })
 }
