@@ -520,7 +520,7 @@ async fn start_plan(
         .organisation(Some(ctx.icb.ods_code()))
         .details(json!({ "year": next.year.year.to_string(), "from": ctx.year.year.to_string() }));
     audit::record(&mut *conn, &user.actor(), event).await?;
-    Ok(IcbYear::load(conn, ctx.icb.clone(), next.year.year, ctx.clock, true).await?)
+    IcbYear::load(conn, ctx.icb.clone(), next.year.year, ctx.clock, true).await
 }
 
 /// Copies one workstream, its phasing and its measures into next year's plan, audited on the

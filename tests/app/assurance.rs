@@ -786,10 +786,7 @@ async fn an_administrator_sets_a_years_weights_and_thresholds(pool: PgPool) {
     );
     assert_eq!(settings().await, "100 70 50 95 85");
     assert_eq!(
-        texts(
-            &ad.get(&saved.location().unwrap().to_owned()).await.html(),
-            "#notice"
-        ),
+        texts(&ad.get(saved.location().unwrap()).await.html(), "#notice"),
         ["The savings assurance settings have been saved."]
     );
     // A year copied from this one starts with its settings.

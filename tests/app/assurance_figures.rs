@@ -203,21 +203,25 @@ fn sums<'a>(rows: impl IntoIterator<Item = &'a Stored>, s: Settings) -> Sums {
     t
 }
 
+/// A workstream's row as read: id, ICB, local, target, investment, carried forward, saving
+/// type, benefit, setting, the lead's full-year effect, RAG.
+type Row = (
+    i32,
+    String,
+    bool,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+
 /// Every live workstream of the year's plans, read from the tables (not the views).
 async fn stored(pool: &PgPool) -> Vec<Stored> {
-    let rows: Vec<(
-        i32,
-        String,
-        bool,
-        i64,
-        i64,
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-    )> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "select w.workstream_id, i.ods_code, w.opportunity_id is null, w.annual_target_pence,
                     w.investment_pence, w.carried_forward_pence, w.saving_type::text,
                     w.benefit_type::text, w.setting::text, w.full_year_effect_pence, w.rag::text

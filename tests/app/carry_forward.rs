@@ -13,6 +13,19 @@ use crate::seed::{self, Ws, snapshot};
 
 const FROM: &str = "/icbs/QE1/2025-26";
 
+/// A copied workstream: opportunity number, local title, target, carried forward, the
+/// workstream it came from, saving type, lead, summary.
+type Copied = (
+    Option<i16>,
+    Option<String>,
+    i64,
+    i64,
+    Option<i32>,
+    Option<String>,
+    String,
+    String,
+);
+
 /// QE1's 2025/26 plan: a recurrent saving with the lead's full-year effect, one derived from
 /// its actuals, a non-recurrent one, a recurrent local priority with no full-year effect yet,
 /// and a removed one (not offered). Returns the workstream ids.
@@ -165,16 +178,7 @@ async fn next_years_plan_starts_from_this_one_after_a_preview(pool: PgPool) {
         "{}",
         done.body
     );
-    let copied: Vec<(
-        Option<i16>,
-        Option<String>,
-        i64,
-        i64,
-        Option<i32>,
-        Option<String>,
-        String,
-        String,
-    )> = sqlx::query_as(
+    let copied: Vec<Copied> = sqlx::query_as(
         "select o.number, w.title, w.annual_target_pence, w.carried_forward_pence,
                     w.carried_from_workstream_id, w.saving_type::text, w.lead_name, w.summary
              from workstream w join plan p using (plan_id)

@@ -441,7 +441,8 @@ async fn assurance_forms_apply_once_whatever_the_number_of_requests(pool: PgPool
     let path = paths[0].clone();
 
     // Each workstream form, from a freshly opened page (one version), N times at once.
-    let cases: [(&str, &str, fn(usize, &mut FormState)); 5] = [
+    type Vary = fn(usize, &mut FormState);
+    let cases: [(&str, &str, Vary); 5] = [
         (
             "classification",
             "workstream.classification_changed",
