@@ -809,3 +809,103 @@ async fn an_administrator_sets_a_years_weights_and_thresholds(pool: PgPool) {
     .unwrap();
     assert_eq!(audited, 1);
 }
+
+#[sqlx::test]
+async fn the_assurance_tables_and_views_are_scoped_like_the_rest(pool: PgPool) {
+    use medopt::auth::scope::{self, Scope};
+    let app = TestApp::new(pool).await;
+    let mut ids = Vec::new();
+    for icb in ["QE1", "QWE"] {
+        let (_, ws) = crate::seed::plan(
+            &app.pool,
+            icb,
+            2024,
+            "submitted",
+            &[crate::seed::Ws::national(1, 1_200)],
+        )
+        .await;
+        sqlx::query(
+            "with f as (insert into workstream_forecast (workstream_id, icb_id, month, likely_outturn_pence, confidence)
+                        select workstream_id, icb_id, '2024-04-01', 100, 'high' from workstream where workstream_id = $1)
+             insert into workstream_risk (workstream_id, icb_id, description)
+             select workstream_id, icb_id, 'A risk' from workstream where workstream_id = $1",
+        )
+        .bind(ws[0])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        ids.push(ws[0]);
+    }
+    let icb_id = |code: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i32>("select icb_id from icb where ods_code = $1")
+                .bind(code)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let qe1 = icb_id("QE1").await;
+    let editor = Scope::Icb {
+        icb_id: qe1,
+        can_edit: true,
+    };
+    let north_west: i16 = sqlx::query_scalar("select region_id from icb where icb_id = $1")
+        .bind(qe1)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let reviewer = Scope::Region {
+        region_id: north_west,
+    };
+    let count = |sql: &'static str, scope: Scope| {
+        let state = app.state.clone();
+        async move {
+            let mut tx = scope::begin(&state, &scope).await.unwrap();
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap()
+        }
+    };
+    for sql in [
+        "select count(*) from workstream_forecast",
+        "select count(*) from workstream_risk",
+        "select count(*) from workstream_assurance",
+        "select count(*) from plan_assurance",
+    ] {
+        assert_eq!(
+            count(sql, editor.clone()).await,
+            1,
+            "{sql}: the editor's ICB only"
+        );
+        assert_eq!(
+            count(sql, reviewer.clone()).await,
+            1,
+            "{sql}: the reviewer's region only"
+        );
+        assert_eq!(
+            count(sql, Scope::National).await,
+            2,
+            "{sql}: national roles read all"
+        );
+    }
+    // Neither the reviewer nor the editor can change another ICB's (or, for the reviewer,
+    // any ICB's) forecasts or risks.
+    for (scope, workstream) in [(reviewer, ids[0]), (editor, ids[1])] {
+        let mut tx = scope::begin(&app.state, &scope).await.unwrap();
+        for sql in [
+            "update workstream_forecast set likely_outturn_pence = 1 where workstream_id = $1",
+            "update workstream_risk set status = 'closed' where workstream_id = $1",
+        ] {
+            let changed = sqlx::query(sql)
+                .bind(workstream)
+                .execute(&mut *tx)
+                .await
+                .unwrap()
+                .rows_affected();
+            assert_eq!(changed, 0, "{scope:?}: {sql}");
+        }
+    }
+}
