@@ -14,8 +14,10 @@
 //! - [`plan_page`] and [`requirement`]: `/icbs/{icb}/{year}/assurance` and its form;
 //! - [`next_year`]: "Start 2027/28 from 2026/27", previewed then confirmed;
 //! - [`rollup`]: the roll-ups' sections and the "local priorities" line;
-//! - [`settings`]: a programme year's weights and thresholds, on the catalogue year page.
+//! - [`settings`]: a programme year's weights and thresholds, on the catalogue year page;
+//! - [`demo`]: the demo dataset's assurance fields.
 
+pub mod demo;
 pub mod figures;
 pub mod next_year;
 pub mod plan_page;

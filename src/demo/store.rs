@@ -40,7 +40,7 @@ pub async fn begin_load(conn: &mut PgConnection) -> sqlx::Result<()> {
 pub async fn analyze(pool: &sqlx::PgPool) -> sqlx::Result<()> {
     sqlx::raw_sql(
         "analyze plan, workstream, workstream_month, workstream_update, measure, measure_value, \
-         demo_dataset",
+         workstream_forecast, demo_dataset",
     )
     .execute(pool)
     .await?;
@@ -204,6 +204,7 @@ pub async fn write(conn: &mut PgConnection, plans: &[PlanData], seed: u64) -> an
     insert_updates(conn, &rows).await?;
     insert_measures(conn, &rows).await?;
     insert_measure_values(conn, &rows).await?;
+    crate::assurance::demo::fill(conn, &ids.plans).await?;
     mark_as_demo(conn, &ids.plans, seed).await?;
     Ok(())
 }

@@ -909,3 +909,32 @@ async fn the_assurance_tables_and_views_are_scoped_like_the_rest(pool: PgPool) {
         }
     }
 }
+
+#[sqlx::test]
+async fn the_demo_dataset_has_savings_assurance_to_show(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    medopt::demo::load(&app.pool, &medopt::demo::DemoSpec::demo(today), today)
+        .await
+        .unwrap();
+    let (unclassified, without_requirement, forecasts): (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from workstream where saving_type is null or benefit_type is null or setting is null),
+                (select count(*) from plan where savings_requirement_pence is null),
+                (select count(*) from workstream_forecast)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((unclassified, without_requirement), (0, 0));
+    assert!(forecasts > 1_000, "{forecasts}");
+    // Every forecast is of its plan's year, as at a month with an actual.
+    let stray: i64 = sqlx::query_scalar(
+        "select count(*) from workstream_forecast f
+         where not exists (select 1 from workstream_month m where m.workstream_id = f.workstream_id
+                           and m.month = f.month and m.actual_pence is not null)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stray, 0);
+}
