@@ -151,7 +151,7 @@ select w.workstream_id,
        case when w.saving_type = 'recurrent'
             then coalesce(w.full_year_effect_pence, r.run_rate_effect_pence)
        end as full_year_effect_pence,
-       case when w.saving_type <> 'recurrent' then null
+       case when w.saving_type is distinct from 'recurrent' then null
             when w.full_year_effect_pence is not null then 'lead'
             when r.run_rate_effect_pence is not null then 'run_rate'
        end as full_year_effect_source,

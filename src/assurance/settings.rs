@@ -3,7 +3,6 @@
 //! forecast, and the percentages of the target to date at which the suggested RAG turns amber
 //! and green. Checked by the field; audited with before and after.
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,7 +16,7 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::scope::{self, AdminUser};
 use crate::domain::assurance::{ConfidenceWeights, RagThresholds, YearSettings};
 use crate::error::AppResult;
-use crate::forms::FieldErrors;
+use crate::forms::{FieldErrors, Form};
 
 /// The settings form's values, as saved or as sent.
 #[derive(Debug, Clone, Default, Deserialize)]

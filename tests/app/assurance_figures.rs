@@ -356,8 +356,8 @@ async fn plant(pool: &PgPool) -> Vec<i32> {
                 .actuals(&[Some(500), Some(500), None, Some(400)]),
             // Non-recurrent, with an investment larger than its target.
             Ws::national(3, 5_000).actuals(&[Some(100), Some(200)]),
-            // A local priority not classified yet, forecast in pence.
-            Ws::local("Care homes medication review", 2_400),
+            // A local priority not classified yet (so no full-year effect), forecast in pence.
+            Ws::local("Care homes medication review", 2_400).actuals(&[None, Some(100), Some(100)]),
             // Removed: counts nowhere.
             Ws::national(4, 9_000).removed(),
         ],
@@ -667,7 +667,9 @@ async fn assurance_figures_agree_with_the_stored_rows_everywhere(pool: PgPool) {
     assert_eq!(a.full_year_effect(), Some((1_400_000, "run_rate")));
     assert_eq!(a.risk_adjusted(s), Some(350_000 + 712_500));
     let d = all.iter().find(|w| w.id == qe1[3]).unwrap();
-    assert_eq!(d.risk_adjusted(s), Some(150_017), "£1,500.165 rounds up");
+    assert_eq!(d.full_year_effect(), None, "not classified as recurrent");
+    // £200 reported, and half of the other £2,800.33: £1,400.165 rounds up.
+    assert_eq!(d.risk_adjusted(s), Some(20_000 + 140_017));
 
     let editor = app.user(Role::IcbEditor, Some("QE1")).await;
     let mut ed = app.login_as(&editor).await;
