@@ -3,7 +3,7 @@
 //! Every handler takes an [`crate::auth::scope::AdminUser`], so only administrators get in.
 
 mod audit_log;
-mod catalogue;
+pub mod catalogue;
 mod organisations;
 mod outbox;
 mod users;

@@ -1,6 +1,7 @@
 //! Pure domain types: financial years, money, phasing and dashboard progress. No I/O here, so
 //! everything is unit-tested hard.
 
+pub mod assurance;
 mod due_month;
 mod financial_year;
 mod lifetime;

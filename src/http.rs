@@ -25,8 +25,8 @@ use crate::auth::{self, SESSION_IDLE_LIMIT};
 use crate::error::{AppError, internal_error_page, unavailable_page};
 use crate::routes::{RouteInfo, Routes};
 use crate::{
-    AppState, accessibility, admin, assets, catalogue, exports, health, home, icbs, notifications,
-    orgs, plans, prescribing, reports, rollups,
+    AppState, accessibility, admin, assets, assurance, catalogue, exports, health, home, icbs,
+    notifications, orgs, plans, prescribing, reports, rollups,
 };
 
 /// Requests that take longer are answered 503 and their work dropped.
@@ -52,6 +52,7 @@ fn routes() -> Routes {
         .merge(icbs::routes())
         .merge(plans::routes())
         .merge(rollups::routes())
+        .merge(assurance::routes())
         .merge(exports::routes())
         .merge(prescribing::routes())
         .merge(admin::routes())

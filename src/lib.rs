@@ -8,6 +8,7 @@
 pub mod accessibility;
 pub mod admin;
 pub mod assets;
+pub mod assurance;
 pub mod audit;
 pub mod auth;
 pub mod catalogue;

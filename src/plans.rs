@@ -23,7 +23,7 @@
 //!   is open, whatever the plan's status.
 
 pub mod breadcrumbs;
-mod changes;
+pub mod changes;
 mod checks;
 mod choices;
 pub mod context;
@@ -33,7 +33,7 @@ mod import;
 pub mod landing;
 pub mod measures;
 pub mod month_report;
-mod plan_page;
+pub mod plan_page;
 mod priorities;
 pub mod request;
 pub mod review;
@@ -44,7 +44,10 @@ pub mod workstreams;
 pub use plan_page::MIN_NATIONAL_OPPORTUNITIES;
 
 use crate::routes::{Access, Routes};
-use workstream::{actuals, details, measures as measure_forms, page, remove, target, updates};
+use workstream::{
+    actuals, classification, details, forecast, full_year_effect, measures as measure_forms, page,
+    remove, risks, target, updates,
+};
 
 /// The plan routes.
 pub fn routes() -> Routes {
@@ -127,6 +130,31 @@ pub fn routes() -> Routes {
             "/icbs/{icb}/{year}/workstreams/{workstream}/measures/{measure}",
             Access::IcbWrite,
             measure_forms::save_values,
+        )
+        .post(
+            "/icbs/{icb}/{year}/workstreams/{workstream}/classification",
+            Access::IcbWrite,
+            classification::save_classification,
+        )
+        .post(
+            "/icbs/{icb}/{year}/workstreams/{workstream}/full-year-effect",
+            Access::IcbWrite,
+            full_year_effect::save_full_year_effect,
+        )
+        .post(
+            "/icbs/{icb}/{year}/workstreams/{workstream}/forecast",
+            Access::IcbWrite,
+            forecast::save_forecast,
+        )
+        .post(
+            "/icbs/{icb}/{year}/workstreams/{workstream}/risks",
+            Access::IcbWrite,
+            risks::add_risk,
+        )
+        .post(
+            "/icbs/{icb}/{year}/workstreams/{workstream}/risks/{risk}",
+            Access::IcbWrite,
+            risks::update_risk,
         )
         .get("/icbs/{icb}/{year}/import", Access::IcbWrite, import::show)
         .get(

@@ -5,7 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -13,6 +13,8 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::AppState;
+use crate::assurance::settings::SettingsValues;
+use crate::assurance::store as assurance_store;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::scope::{self, AdminUser};
 use crate::domain::FinancialYear;
@@ -201,6 +203,7 @@ pub async fn copy_year(
     if copied == 0 {
         return Ok(YearCopy::SourceEmpty);
     }
+    assurance_store::copy_year_settings(&mut *conn, year, source).await?;
     let event = AuditEvent::new("catalogue.year_created")
         .object("programme_year", year)
         .details(json!({ "copied_from": source.to_string(), "opportunities": copied }));
@@ -224,10 +227,15 @@ pub struct OpportunityRow {
 #[template(path = "admin/catalogue_year.html")]
 pub struct CatalogueYearPage {
     pub layout: Layout,
+    pub programme_year_id: i16,
     pub label: String,
     pub slug: String,
     pub open_for_editing: bool,
     pub opportunities: Vec<OpportunityRow>,
+    /// The year's savings assurance settings (`src/assurance/settings.rs` saves them).
+    pub settings: SettingsValues,
+    pub errors: FieldErrors,
+    pub notice: Option<&'static str>,
 }
 
 /// The programme year in the path: (id, year, open).
@@ -243,27 +251,52 @@ async fn find_year(conn: &mut PgConnection, slug: &str) -> AppResult<(i16, Finan
     Ok((row.programme_year_id, year, row.open_for_editing))
 }
 
-async fn show_year(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    Path(slug): Path<String>,
+/// The year page as saved, for the year named in the path.
+pub async fn year_page(
+    conn: &mut PgConnection,
+    admin: &AdminUser,
+    slug: &str,
 ) -> AppResult<CatalogueYearPage> {
-    let mut tx = scope::begin(&state, &admin.0.scope()).await?;
-    let (id, year, open_for_editing) = find_year(&mut tx, &slug).await?;
+    let (id, year, open_for_editing) = find_year(&mut *conn, slug).await?;
     let opportunities = sqlx::query_as!(
         OpportunityRow,
         "select number, group_name, title, title_confirmed, efficiency_focus from opportunity where programme_year_id = $1 order by number",
         id
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
+    let settings = assurance_store::year_settings(conn, id).await?;
     Ok(CatalogueYearPage {
         layout: admin.0.layout(),
+        programme_year_id: id,
         label: year.to_string(),
         slug: year.slug(),
         open_for_editing,
         opportunities,
+        settings: SettingsValues::of(&settings),
+        errors: FieldErrors::default(),
+        notice: None,
     })
+}
+
+/// `?notice=` after a save on the year page.
+#[derive(Debug, Default, Deserialize)]
+pub struct YearQuery {
+    #[serde(default)]
+    notice: Option<String>,
+}
+
+async fn show_year(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(slug): Path<String>,
+    Query(query): Query<YearQuery>,
+) -> AppResult<CatalogueYearPage> {
+    let mut tx = scope::begin(&state, &admin.0.scope()).await?;
+    let mut page = year_page(&mut tx, &admin, &slug).await?;
+    page.notice = (query.notice.as_deref() == Some("settings"))
+        .then_some("The savings assurance settings have been saved.");
+    Ok(page)
 }
 
 #[derive(Debug, Deserialize)]

@@ -41,7 +41,7 @@ pub async fn begin_load(conn: &mut PgConnection) -> sqlx::Result<()> {
 pub async fn analyze(pool: &sqlx::PgPool) -> sqlx::Result<()> {
     sqlx::raw_sql(
         "analyze plan, workstream, workstream_month, workstream_update, measure, measure_value, \
-         demo_dataset",
+         workstream_forecast, demo_dataset",
     )
     .execute(pool)
     .await?;
@@ -206,6 +206,7 @@ pub async fn write(conn: &mut PgConnection, plans: &[PlanData], seed: u64) -> an
     insert_measures(conn, &rows).await?;
     insert_measure_values(conn, &rows).await?;
     insert_review_history(conn, &ids.plans).await?;
+    crate::assurance::demo::fill(conn, &ids.plans).await?;
     mark_as_demo(conn, &ids.plans, seed).await?;
     Ok(())
 }

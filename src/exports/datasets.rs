@@ -12,6 +12,7 @@ use sqlx::PgConnection;
 
 use super::csv_stream::{Cell, CsvSink};
 use super::filters::Filters;
+use crate::domain::assurance::{BenefitType, Confidence, SavingType, Setting};
 use crate::domain::{FinancialYear, Month, Pence, PlanTotals};
 use crate::icbs::PlanStatus;
 use crate::plan_sums;
@@ -288,6 +289,96 @@ pub const PLANS: Dataset = Dataset {
             "integer",
             "Due months (to the reporting month) in which at least one workstream has not reported",
         ),
+        col(
+            "savings_requirement_gbp",
+            "money (pounds)",
+            "What the ICB's financial plan needs from medicines optimisation in the year; empty until recorded",
+        ),
+        col(
+            "unidentified_gap_gbp",
+            "money (pounds)",
+            "savings_requirement_gbp minus annual_target_gbp (negative when the targets exceed the requirement); empty without a requirement",
+        ),
+        col(
+            "recurrent_target_gbp",
+            "money (pounds)",
+            "Annual targets of the workstreams whose saving is recurrent",
+        ),
+        col(
+            "non_recurrent_target_gbp",
+            "money (pounds)",
+            "Annual targets of the non-recurrent workstreams (the rest of annual_target_gbp is not classified yet)",
+        ),
+        col(
+            "cash_releasing_target_gbp",
+            "money (pounds)",
+            "Annual targets of the cash-releasing workstreams",
+        ),
+        col(
+            "cost_avoidance_target_gbp",
+            "money (pounds)",
+            "Annual targets of the cost-avoidance workstreams",
+        ),
+        col(
+            "primary_care_target_gbp",
+            "money (pounds)",
+            "Annual targets of the workstreams whose saving falls in primary care",
+        ),
+        col(
+            "secondary_care_target_gbp",
+            "money (pounds)",
+            "Annual targets of the workstreams whose saving falls in secondary care",
+        ),
+        col(
+            "system_target_gbp",
+            "money (pounds)",
+            "Annual targets of the workstreams whose saving is system-wide",
+        ),
+        col(
+            "investment_gbp",
+            "money (pounds)",
+            "What delivering the workstreams costs in the year",
+        ),
+        col(
+            "net_target_gbp",
+            "money (pounds)",
+            "annual_target_gbp minus investment_gbp",
+        ),
+        col(
+            "full_year_effect_gbp",
+            "money (pounds)",
+            "Full-year effects of the recurrent workstreams that have one (see the workstreams dataset)",
+        ),
+        col(
+            "likely_outturn_gbp",
+            "money (pounds)",
+            "The leads' latest likely outturns, over the workstreams with a forecast",
+        ),
+        col(
+            "risk_adjusted_forecast_gbp",
+            "money (pounds)",
+            "The workstreams' risk-adjusted forecasts, over the workstreams with a forecast",
+        ),
+        col(
+            "workstreams_without_forecast",
+            "integer",
+            "Workstreams with no forecast in the year (not in likely_outturn_gbp or risk_adjusted_forecast_gbp)",
+        ),
+        col(
+            "carried_forward_gbp",
+            "money (pounds)",
+            "Part of annual_target_gbp secured from the previous year's plan (recurrent full-year effects carried forward)",
+        ),
+        col(
+            "open_risks",
+            "integer",
+            "Open risks in the workstreams' risk logs",
+        ),
+        col(
+            "rag_differs_from_suggested",
+            "integer",
+            "Workstreams whose lead's RAG differs from the one the figures suggest",
+        ),
     ],
 };
 
@@ -309,11 +400,23 @@ async fn plans(
                f.reported_target_to_date_pence, f.actual_to_date_pence, f.planned_after_pence,
                f.months_in_year, f.months_to_date, f.workstreams_due, f.workstreams_reported,
                f.latest_month, f.reporting_month, f.months_overdue,
-               f.rag_red, f.rag_amber, f.rag_green, f.rag_not_set
+               f.rag_red, f.rag_amber, f.rag_green, f.rag_not_set,
+               a.savings_requirement_pence as requirement, a.unidentified_gap_pence as gap,
+               a.recurrent_target_pence as recurrent, a.non_recurrent_target_pence as non_recurrent,
+               a.cash_releasing_target_pence as cash_releasing,
+               a.cost_avoidance_target_pence as cost_avoidance,
+               a.primary_care_target_pence as primary_care,
+               a.secondary_care_target_pence as secondary_care, a.system_target_pence as system,
+               a.investment_pence as investment, a.net_target_pence as net_target,
+               a.full_year_effect_pence as full_year_effect, a.likely_outturn_pence as likely_outturn,
+               a.risk_adjusted_forecast_pence as risk_adjusted,
+               a.workstreams_without_forecast as without_forecast,
+               a.carried_forward_pence as carried_forward, a.open_risks, a.rag_differs
         from programme_year y
         join icb i on true
         join region r on r.region_id = i.region_id
         left join plan_figures($6) f on f.icb_id = i.icb_id and f.programme_year_id = y.programme_year_id
+        left join plan_assurance a on a.plan_id = f.plan_id and a.icb_id = f.icb_id
         where ((i.valid_from < (y.starts_on + interval '1 year')::date
                 and (i.valid_to is null or i.valid_to >= y.starts_on))
                or f.plan_id is not null)
@@ -377,6 +480,24 @@ async fn plans(
                 Cell::Empty
             },
             count(r.months_overdue),
+            Cell::money(r.requirement),
+            Cell::money(r.gap),
+            Cell::money(r.recurrent),
+            Cell::money(r.non_recurrent),
+            Cell::money(r.cash_releasing),
+            Cell::money(r.cost_avoidance),
+            Cell::money(r.primary_care),
+            Cell::money(r.secondary_care),
+            Cell::money(r.system),
+            Cell::money(r.investment),
+            Cell::money(r.net_target),
+            Cell::money(r.full_year_effect),
+            Cell::money(r.likely_outturn),
+            Cell::money(r.risk_adjusted),
+            count(r.without_forecast),
+            Cell::money(r.carried_forward),
+            count(r.open_risks),
+            count(r.rag_differs),
         ])
         .await?;
     }
@@ -501,6 +622,81 @@ pub const WORKSTREAMS: Dataset = Dataset {
             "money (pounds)",
             "Actual to date plus the phased target of the months after the reporting month",
         ),
+        col(
+            "saving_type",
+            "text",
+            "recurrent or non_recurrent; empty until recorded",
+        ),
+        col(
+            "benefit_type",
+            "text",
+            "cash_releasing or cost_avoidance; empty until recorded",
+        ),
+        col(
+            "setting",
+            "text",
+            "Where the saving falls: primary_care, secondary_care or system; empty until recorded",
+        ),
+        col(
+            "investment_gbp",
+            "money (pounds)",
+            "What delivering the saving costs in the year (staff, switches, rebates forgone)",
+        ),
+        col(
+            "net_target_gbp",
+            "money (pounds)",
+            "annual_target_gbp minus investment_gbp (negative when the investment exceeds the target)",
+        ),
+        col(
+            "full_year_effect_gbp",
+            "money (pounds)",
+            "For a recurrent saving: the saving a full year would deliver, as set by the lead or else 12 times the average monthly saving from the first month with a saving to the latest month reported (once that is two months or more); empty otherwise",
+        ),
+        col(
+            "full_year_effect_source",
+            "text",
+            "lead (set by the lead) or run_rate (from the actuals); empty when there is none",
+        ),
+        col(
+            "forecast_month",
+            "date",
+            "First day of the month of the latest forecast in the year; empty if none",
+        ),
+        col(
+            "likely_outturn_gbp",
+            "money (pounds)",
+            "The lead's likely outturn for the year in that forecast",
+        ),
+        col(
+            "confidence",
+            "text",
+            "high, medium or low: the lead's confidence in it",
+        ),
+        col(
+            "risk_adjusted_forecast_gbp",
+            "money (pounds)",
+            "actual_to_date_gbp plus the confidence's weight (set per year; by default high 100%, medium 75%, low 50%) times the rest of the likely outturn; the likely outturn itself when it is not above the actual to date; empty without a forecast",
+        ),
+        col(
+            "suggested_rag",
+            "text",
+            "red, amber or green as the figures suggest: the workstream's actual as a whole percentage of its phased target from April to its latest reported month, against the year's thresholds (by default green from 95%, amber from 80%); empty until that target is above zero",
+        ),
+        col(
+            "rag_reason",
+            "text",
+            "The lead's reason, with the latest RAG update, for a RAG that differs from the suggested one",
+        ),
+        col(
+            "carried_forward_gbp",
+            "money (pounds)",
+            "Part of annual_target_gbp secured from the previous year's workstream (its full-year effect)",
+        ),
+        col(
+            "open_risks",
+            "integer",
+            "Open risks in the workstream's risk log",
+        ),
     ],
 };
 
@@ -525,8 +721,17 @@ async fn workstreams(
                wf.due_in_reporting_month::integer as workstreams_due,
                wf.reported_in_reporting_month::integer as workstreams_reported,
                wf.reporting_month, wf.months_not_reported,
-               u.created_at as "update_at?", u.narrative as "update?"
+               u.created_at as "update_at?", u.narrative as "update?", u.rag_reason as "rag_reason?",
+               w.saving_type as "saving_type: SavingType", w.benefit_type as "benefit_type: BenefitType",
+               w.setting as "setting: Setting", w.investment_pence,
+               a.net_target_pence as "net_target!", a.full_year_effect_pence as full_year_effect,
+               a.full_year_effect_source as effect_source, a.forecast_month,
+               a.likely_outturn_pence as likely_outturn, a.confidence as "confidence: Confidence",
+               a.risk_adjusted_forecast_pence as risk_adjusted,
+               a.suggested_rag as "suggested: Rag", w.carried_forward_pence,
+               a.open_risks as "open_risks!"
         from workstream w
+        join workstream_assurance a on a.workstream_id = w.workstream_id and a.icb_id = w.icb_id
         join plan p on p.plan_id = w.plan_id and p.icb_id = w.icb_id
         join programme_year y on y.programme_year_id = p.programme_year_id
         join icb i on i.icb_id = w.icb_id
@@ -534,7 +739,7 @@ async fn workstreams(
         join workstream_figures($6) wf on wf.workstream_id = w.workstream_id and wf.icb_id = w.icb_id
         left join opportunity o on o.opportunity_id = w.opportunity_id
         left join lateral (
-            select created_at, narrative from workstream_update
+            select created_at, narrative, rag_reason from workstream_update
             where workstream_id = w.workstream_id and icb_id = w.icb_id
             order by created_at desc, workstream_update_id desc limit 1
         ) u on true
@@ -592,6 +797,21 @@ async fn workstreams(
             Cell::int(r.months_not_reported.map(i64::from)),
             Cell::int(totals.percent_of_annual_target()),
             Cell::Money(totals.forecast_outturn()),
+            Cell::text(r.saving_type.map(SavingType::key)),
+            Cell::text(r.benefit_type.map(BenefitType::key)),
+            Cell::text(r.setting.map(Setting::key)),
+            Cell::Money(Pence(r.investment_pence)),
+            Cell::Money(Pence(r.net_target)),
+            Cell::money(r.full_year_effect),
+            Cell::text(r.effect_source.as_deref()),
+            Cell::date(r.forecast_month),
+            Cell::money(r.likely_outturn),
+            Cell::text(r.confidence.map(Confidence::key)),
+            Cell::money(r.risk_adjusted),
+            Cell::text(rag_text(r.suggested)),
+            Cell::text(r.rag_reason.as_deref().filter(|s| !s.is_empty())),
+            Cell::Money(Pence(r.carried_forward_pence)),
+            Cell::Int(i64::from(r.open_risks)),
         ])
         .await?;
     }

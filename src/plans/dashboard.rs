@@ -16,6 +16,7 @@ use super::plan_page::MIN_NATIONAL_OPPORTUNITIES;
 use super::request::PlanView;
 use super::workstream::page::lifetime_note;
 use super::workstreams::{self, Workstream};
+use crate::assurance::figures::{self as assurance, AssuranceTotals};
 use crate::auth::CurrentUser;
 use crate::charts;
 use crate::domain::{CumulativePoint, Month, Pence, cumulative, totals_note};
@@ -72,6 +73,8 @@ pub struct DashboardPage {
     pub restated: Option<RestatedView>,
     /// The month to report now: its page and its name.
     pub report: Option<(String, String)>,
+    /// The savings assurance headline: requirement, gap and splits (src/assurance/).
+    pub assurance: AssuranceTotals,
 }
 
 impl DashboardPage {
@@ -117,6 +120,10 @@ pub async fn build(
             (figures, rows, months)
         }
         None => (PlanFigures::default(), Vec::new(), Vec::new()),
+    };
+    let assurance = match &ctx.plan {
+        Some(plan) => assurance::plan(tx, &ctx.icb, plan.plan_id).await?,
+        None => AssuranceTotals::default(),
     };
     let restated = if cut.restated {
         Some(restated(tx, ctx, &cut).await?)
@@ -169,6 +176,7 @@ pub async fn build(
         cut,
         restated,
         report,
+        assurance,
     })
 }
 

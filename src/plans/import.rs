@@ -40,6 +40,7 @@ use super::request::{PlanEdit, PlanView};
 use crate::audit::{self, AuditEvent};
 use crate::auth::CurrentUser;
 use crate::clock::Clock;
+use crate::domain::assurance::Confidence;
 use crate::domain::{FinancialYear, Month, Pence};
 use crate::error::AppResult;
 use crate::exports::neutralise;
@@ -237,6 +238,7 @@ fn template_csv(known: &Known, month: NaiveDate) -> Vec<u8> {
     let money = |p: Option<&Pence>| p.map(|p| p.decimal_pounds()).unwrap_or_default();
     let _ = writer.write_record(COLUMNS);
     for (id, ws) in &known.workstreams {
+        let forecast = ws.forecasts.get(&month);
         let _ = writer.write_record([
             known.icb_code.as_str(),
             &date,
@@ -248,6 +250,8 @@ fn template_csv(known: &Known, month: NaiveDate) -> Vec<u8> {
             &money(Some(ws.planned.get(&month).unwrap_or(&Pence(0)))),
             &money(ws.actual.get(&month)),
             "",
+            &money(forecast.map(|(p, _)| p)),
+            forecast.map_or("", |(_, c)| c.key()),
         ]);
     }
     for (id, m) in &known.measures {
@@ -265,6 +269,8 @@ fn template_csv(known: &Known, month: NaiveDate) -> Vec<u8> {
                 .get(&month)
                 .map(|v| show_value(*v))
                 .unwrap_or_default(),
+            "",
+            "",
         ]);
     }
     writer.into_inner().unwrap_or_default()
@@ -354,6 +360,18 @@ fn preview(known: &Known, checked: &Checked, bytes: &[u8]) -> Preview {
     let money =
         |p: Option<Pence>| p.map_or_else(|| "Not reported".to_owned(), Pence::exact_display);
     let number = |v: Option<f64>| v.map_or_else(|| "Not recorded".to_owned(), show_value);
+    let forecast = |f: Option<(Pence, Confidence)>| {
+        f.map_or_else(
+            || "Not recorded".to_owned(),
+            |(p, c)| {
+                format!(
+                    "{} ({} confidence)",
+                    p.exact_display(),
+                    c.label().to_lowercase()
+                )
+            },
+        )
+    };
     let rows = checked
         .changes
         .iter()
@@ -374,6 +392,23 @@ fn preview(known: &Known, checked: &Checked, bytes: &[u8]) -> Preview {
                 month: month_label(*month),
                 before: money(*before),
                 after: money(Some(*after)),
+            },
+            Change::Forecast {
+                workstream_id,
+                month,
+                before,
+                after,
+            } => ChangeRow {
+                what: format!(
+                    "Forecast: {}",
+                    known
+                        .workstreams
+                        .get(workstream_id)
+                        .map_or("", |w| w.title.as_str())
+                ),
+                month: month_label(*month),
+                before: forecast(*before),
+                after: forecast(Some(*after)),
             },
             Change::Value {
                 measure_id,

@@ -62,6 +62,9 @@ pub fn notice_text(key: Option<&str>) -> Option<&'static str> {
         "agreed" => "The plan has been agreed.",
         "returned" => "The plan has been returned to the ICB with your comments.",
         "removed" => "The workstream has been removed. Its figures and history are kept.",
+        "carried" => {
+            "The plan has been started from last year's: check each workstream's target, then add this year's new savings."
+        }
         _ => return None,
     })
 }

@@ -1,5 +1,6 @@
 //! `/icbs/{icb}/{year}/workstreams/{workstream}`: one workstream's details, annual target and
-//! its monthly phasing, monthly actual savings, RAG updates, outcome measures and history.
+//! its monthly phasing, monthly actual savings, RAG updates, outcome measures, savings
+//! assurance (classification and investment, full-year effect, forecast, risk log) and history.
 //!
 //! One file per job: [`page`] builds the page every form re-renders; each form has its own
 //! file with its typed form struct and handler. Every save runs with the plan's row locked
@@ -8,11 +9,15 @@
 //! shown and changes nothing, and of two identical saves exactly one applies.
 
 pub mod actuals;
+pub mod classification;
 pub mod details;
+pub mod forecast;
+pub mod full_year_effect;
 mod history;
 pub mod measures;
 pub mod page;
 pub mod remove;
+pub mod risks;
 mod save;
 pub mod target;
 pub mod updates;

@@ -55,6 +55,8 @@ pub struct RegionReportPage {
     pub year_label: String,
     pub opportunities: Vec<OpportunityFigures>,
     pub rollup: RegionRollupPage,
+    /// The table by opportunity's local priorities line and total (its shared template reads it).
+    pub assurance: crate::assurance::rollup::RegionSection,
     pub as_at: String,
     pub risks: Vec<Risk>,
     pub measures: Vec<MeasureRow>,
@@ -92,6 +94,7 @@ pub async fn show(
             .collect(),
         year_label: rollup.year_label.clone(),
         opportunities: std::mem::take(&mut rollup.opportunities),
+        assurance: rollup.assurance.clone(),
         rollup,
         as_at: long_date(state.clock().today()),
         risks,

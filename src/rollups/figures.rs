@@ -63,7 +63,7 @@ pub struct IcbFigures {
 }
 
 impl Coverage<'_> {
-    fn region_id(self) -> Option<i16> {
+    pub(crate) fn region_id(self) -> Option<i16> {
         match self {
             Coverage::National(_) => None,
             Coverage::Region(region) => Some(region.region_id()),

@@ -10,6 +10,7 @@ use super::figures::{self, Coverage, OpportunityFigures, RegionFigures};
 use super::region::RestatedTable;
 use super::summary::{Counts, summary};
 use crate::AppState;
+use crate::assurance::rollup::{self as assurance, NationalSection};
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, Tx};
 use crate::charts::{self, PercentBar, ReferenceLine};
@@ -67,6 +68,9 @@ pub struct NationalRollupPage {
     pub summary: Vec<String>,
     /// The chosen opportunities' measures from the national prescribing data, by region.
     pub prescribing: RollupTables,
+    /// Savings assurance per region with England's total, and the local priorities line of
+    /// the table by opportunity (src/assurance/rollup.rs).
+    pub assurance: NationalSection,
 }
 
 /// A region restated on today's organisations (or England: `code` is `None`).
@@ -140,6 +144,12 @@ async fn build(
         .collect();
     let opportunities =
         figures::opportunities(&mut tx, Coverage::National(national), &year, cut.month).await?;
+    let mut assurance = assurance::national_section(&mut tx, national, &year, cut.month).await?;
+    assurance.opportunities_total = opportunities
+        .iter()
+        .map(|o| o.totals)
+        .sum::<crate::domain::PlanTotals>()
+        + assurance.local.totals;
     let years = all_years(&mut tx).await?;
     let prescribing =
         prescribing::rollup::national(&mut tx, year.year, year.programme_year_id).await?;
@@ -164,6 +174,7 @@ async fn build(
     });
     let page = NationalRollupPage {
         prescribing,
+        assurance,
         summary,
         layout: user.layout(),
         errors: cut.errors.clone(),

@@ -13,6 +13,7 @@ use super::short_icb_name;
 use super::sorting::{Column, Heading, Sort, SortQuery, headings, missing_last};
 use super::summary::{Counts, summary};
 use crate::AppState;
+use crate::assurance::rollup::{self as assurance, RegionSection};
 use crate::auth::CurrentUser;
 use crate::auth::scope::{self, NationalAccess, RegionAccess};
 use crate::charts::{self, PercentBar, ReferenceLine};
@@ -258,6 +259,9 @@ pub struct RegionRollupPage {
     pub restated: Option<RestatedTable>,
     /// The chosen opportunities' measures from the national prescribing data.
     pub prescribing: RollupTables,
+    /// Savings assurance per ICB with the region's total, and the local priorities line of
+    /// the table by opportunity (src/assurance/rollup.rs).
+    pub assurance: RegionSection,
 }
 
 /// A roll-up's ICBs restated on today's organisations, with their total (each plan once).
@@ -319,6 +323,7 @@ struct Loaded {
     restated: Option<RestatedTable>,
     years: Vec<FinancialYear>,
     prescribing: RollupTables,
+    assurance: RegionSection,
 }
 
 impl Loaded {
@@ -350,12 +355,17 @@ impl Loaded {
         } else {
             None
         };
+        let opportunities = figures::opportunities(tx, coverage, year, cut.month).await?;
+        let mut assurance = assurance::region_section(tx, region, year, cut.month).await?;
+        assurance.opportunities_total =
+            opportunities.iter().map(|o| o.totals).sum::<PlanTotals>() + assurance.local.totals;
         Ok(Loaded {
             icbs: figures::icbs(tx, coverage, year, cut.month).await?,
             queue: figures::review_queue(tx, region, year).await?,
             choices: figures::region_choices(tx, region, year).await?,
-            opportunities: figures::opportunities(tx, coverage, year, cut.month).await?,
+            opportunities,
             national_percent,
+            assurance,
             restated,
             years: all_years(tx).await?,
             prescribing: prescribing::rollup::region(
@@ -436,6 +446,7 @@ fn page(
         national_percent: loaded.national_percent,
         restated: loaded.restated,
         prescribing: loaded.prescribing,
+        assurance: loaded.assurance,
         cut,
     }
 }

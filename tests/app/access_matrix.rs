@@ -72,6 +72,7 @@ fn has_tenant_param(path: &str) -> bool {
         "{user_id}",
         "{workstream}",
         "{measure}",
+        "{risk}",
     ]
     .iter()
     .any(|p| path.contains(p))
@@ -102,6 +103,7 @@ impl Fixture {
             .replace("{workstream}", &planted.workstream_id.to_string())
             .replace("{measure}", &planted.measure_id.to_string())
             .replace("{month}", "2024-06")
+            .replace("{risk}", &planted.risk_id.to_string())
     }
 }
 
@@ -114,6 +116,9 @@ async fn tenant_snapshot(pool: &PgPool) -> Vec<String> {
          union all select format('%s', u) from workstream_update u
          union all select format('%s', m) from measure m
          union all select format('%s', v) from measure_value v
+         union all select format('%s', f) from workstream_forecast f
+         union all select format('%s', r) from workstream_risk r
+         union all select format('%s', y) from programme_year y
          union all select format('%s %s %s %s %s %s', user_id, email, role, icb_id, region_id, active) from app_user
          order by 1",
     )
@@ -122,10 +127,12 @@ async fn tenant_snapshot(pool: &PgPool) -> Vec<String> {
     .unwrap()
 }
 
-/// A workstream (with a month, an update and a measure) planted in an ICB's 2024/25 plan.
+/// A workstream (with a month, an update, a measure, a forecast and a risk) planted in an
+/// ICB's 2024/25 plan.
 struct Planted {
     workstream_id: i32,
     measure_id: i32,
+    risk_id: i32,
 }
 
 async fn plant_plans(pool: &PgPool) -> (Planted, Planted) {
@@ -171,9 +178,21 @@ async fn plant_plans(pool: &PgPool) -> (Planted, Planted) {
             .execute(pool)
             .await
             .unwrap();
+        sqlx::query("insert into workstream_forecast (workstream_id, icb_id, month, likely_outturn_pence, confidence) select workstream_id, icb_id, '2024-04-01', 1100000, 'medium' from workstream where workstream_id = $1")
+            .bind(workstream_id)
+            .execute(pool)
+            .await
+            .unwrap();
+        let risk_id: i32 = sqlx::query_scalar("insert into workstream_risk (workstream_id, icb_id, description, owner) select workstream_id, icb_id, $2 || ' risk', $2 || ' owner' from workstream where workstream_id = $1 returning risk_id")
+            .bind(workstream_id)
+            .bind(marker)
+            .fetch_one(pool)
+            .await
+            .unwrap();
         planted.push(Planted {
             workstream_id,
             measure_id,
+            risk_id,
         });
     }
     let foreign = planted.pop().unwrap();

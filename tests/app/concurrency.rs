@@ -210,8 +210,10 @@ async fn workstream_forms_apply_once_whatever_the_number_of_requests(pool: PgPoo
         (
             "updates",
             copies(&form("updates"), |i, f| {
+                // The figures suggest red by now: a green needs its reason.
                 f.set("rag", "green")
-                    .set("narrative", &format!("On track {i}"));
+                    .set("narrative", &format!("On track {i}"))
+                    .set("rag_reason", "Catching up in the autumn");
             }),
             "workstream.update_added",
         ),
@@ -508,4 +510,107 @@ async fn the_month_form_applies_once_whatever_the_number_of_requests(pool: PgPoo
         };
         assert_eq!(june_actual(&app, ids[0]).await, Some(expected));
     }
+}
+
+#[sqlx::test]
+async fn assurance_forms_apply_once_whatever_the_number_of_requests(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let (mut ed, paths) = plan_of_five(&app).await;
+    let path = paths[0].clone();
+
+    // Each workstream form, from a freshly opened page (one version), N times at once.
+    type Vary = fn(usize, &mut FormState);
+    let cases: [(&str, &str, Vary); 5] = [
+        (
+            "classification",
+            "workstream.classification_changed",
+            |i, f| {
+                f.set("saving_type", "recurrent")
+                    .set("benefit_type", "cash_releasing")
+                    .set("setting", "primary_care")
+                    .set("investment", &format!("{}", 100 + i));
+            },
+        ),
+        (
+            "full-year-effect",
+            "workstream.full_year_effect_changed",
+            |i, f| {
+                f.set("full_year_effect", &format!("{}", 5_000 + i));
+            },
+        ),
+        ("forecast", "workstream.forecast_changed", |i, f| {
+            f.set("forecast_month", "2024-06")
+                .set("likely_outturn", &format!("{}", 1_000 + i))
+                .set("confidence", "medium");
+        }),
+        ("risks", "risk.added", |i, f| {
+            f.set("risk_description", &format!("Supply risk {i}"))
+                .set("risk_status", "open");
+        }),
+        ("updates", "workstream.update_added", |i, f| {
+            f.set("rag", "green")
+                .set("narrative", &format!("On track {i}"))
+                .set("rag_reason", "Switches are starting");
+        }),
+    ];
+    for (action, event, vary) in cases {
+        let form = ed.form(&path, &format!("{path}/{action}")).await;
+        let before = events(&app, event).await;
+        let answers = ed.submit_all(&copies(&form, vary)).await;
+        exactly_one_applied(action, &answers);
+        assert_eq!(
+            events(&app, event).await,
+            before + 1,
+            "{action}: audited once"
+        );
+    }
+    let risks: i64 = sqlx::query_scalar("select count(*) from workstream_risk")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(risks, 1);
+
+    // A risk's own form, on the risk's version.
+    let page = ed.get(&path).await.html();
+    let action = page
+        .select(&sel("form[action*='/risks/']"))
+        .next()
+        .and_then(|f| f.value().attr("action"))
+        .unwrap()
+        .to_owned();
+    let risk = FormState::of(&page, &action);
+    let answers = ed
+        .submit_all(&copies(&risk, |i, f| {
+            f.set("risk_mitigation", &format!("Second supplier {i}"));
+        }))
+        .await;
+    exactly_one_applied("risk", &answers);
+    assert_eq!(events(&app, "risk.changed").await, 1);
+
+    // The plan's savings requirement.
+    let assurance = "/icbs/QE1/2024-25/assurance";
+    let requirement = ed
+        .form(assurance, &format!("{assurance}/requirement"))
+        .await;
+    let answers = ed
+        .submit_all(&copies(&requirement, |i, f| {
+            f.set("savings_requirement", &format!("{}", 90_000 + i));
+        }))
+        .await;
+    exactly_one_applied("savings requirement", &answers);
+    assert_eq!(events(&app, "plan.requirement_changed").await, 1);
+
+    // Starting next year from this one: N confirmations of one preview copy once.
+    let next = "/icbs/QE1/2024-25/next-year";
+    let confirm = ed.form(next, next).await;
+    let answers = ed.submit_all(&copies(&confirm, |_, _| {})).await;
+    exactly_one_applied("next year", &answers);
+    assert_eq!(events(&app, "plan.carried_forward").await, 1);
+    let copied: i64 = sqlx::query_scalar(
+        "select count(*) from workstream where carried_from_workstream_id is not null",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(copied, 5, "each workstream copied once");
 }

@@ -47,6 +47,7 @@ async fn snapshot(pool: &PgPool) -> Vec<(String, i64, String)> {
         "workstream_update",
         "measure",
         "measure_value",
+        "workstream_forecast",
         "demo_dataset",
     ] {
         let sql = format!(

@@ -73,6 +73,28 @@ const FIELDS: &[&str] = &[
     "new_password",
     "confirm_password",
     "cover_note",
+    "saving_type",
+    "benefit_type",
+    "setting",
+    "investment",
+    "full_year_effect",
+    "forecast_month",
+    "likely_outturn",
+    "confidence",
+    "rag_reason",
+    "risk_description",
+    "risk_mitigation",
+    "risk_owner",
+    "risk_status",
+    "savings_requirement",
+    "source_version",
+    "target_version",
+    "workstream",
+    "weight_high",
+    "weight_medium",
+    "weight_low",
+    "rag_green",
+    "rag_amber",
 ];
 
 /// Routes a fuzzer must not drive: signing out or in changes the session under test.
@@ -84,9 +106,24 @@ fn skipped(route: &RouteInfo) -> bool {
 struct Planted {
     own_workstream: i32,
     own_measure: i32,
+    own_risk: i32,
     foreign_workstream: i32,
     foreign_measure: i32,
+    foreign_risk: i32,
     victim_user: String,
+}
+
+/// A risk on a workstream, planted.
+async fn risk(pool: &PgPool, workstream_id: i32) -> i32 {
+    sqlx::query_scalar(
+        "insert into workstream_risk (workstream_id, icb_id, description)
+         select workstream_id, icb_id, 'Supply of the preferred product' from workstream
+         where workstream_id = $1 returning risk_id",
+    )
+    .bind(workstream_id)
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 async fn plant(app: &TestApp) -> Planted {
@@ -112,8 +149,10 @@ async fn plant(app: &TestApp) -> Planted {
     Planted {
         own_workstream: own[0],
         own_measure,
+        own_risk: risk(pool, own[0]).await,
         foreign_workstream: foreign[0],
         foreign_measure,
+        foreign_risk: risk(pool, foreign[0]).await,
         victim_user: victim.user_id.to_string(),
     }
 }
@@ -159,6 +198,17 @@ fn text_value() -> impl Strategy<Value = String> {
             Just("yes"),
             Just("green"),
             Just("higher_is_better"),
+            Just("recurrent"),
+            Just("non_recurrent"),
+            Just("cash_releasing"),
+            Just("primary_care"),
+            Just("high"),
+            Just("low"),
+            Just("open"),
+            Just("closed"),
+            Just("none"),
+            Just("2024-06"),
+            Just("95%"),
             Just("2024-25"),
             Just("QWE"),
             Just("S1Y5D"),
@@ -247,6 +297,13 @@ fn path_for(route: &RouteInfo, case: &Case, planted: &Planted) -> String {
                 planted.foreign_measure.to_string(),
             ),
         )
+        .replace(
+            "{risk}",
+            &fill(
+                planted.own_risk.to_string(),
+                planted.foreign_risk.to_string(),
+            ),
+        )
         .replace("{region}", &fill(own_region.into(), "Y56".into()))
         .replace(
             "{user_id}",
@@ -274,6 +331,8 @@ async fn snapshot(pool: &PgPool) -> (Vec<String>, Vec<String>, Vec<String>) {
                  union all select format('%s', u) from workstream_update u where (u.icb_id = (select icb_id from qe1)) = $1
                  union all select format('%s', m) from measure m where (m.icb_id = (select icb_id from qe1)) = $1
                  union all select format('%s', v) from measure_value v where (v.icb_id = (select icb_id from qe1)) = $1
+                 union all select format('%s', f) from workstream_forecast f where (f.icb_id = (select icb_id from qe1)) = $1
+                 union all select format('%s', r) from workstream_risk r where (r.icb_id = (select icb_id from qe1)) = $1
                  order by 1",
             )
             .bind(own)
@@ -300,6 +359,8 @@ async fn snapshot(pool: &PgPool) -> (Vec<String>, Vec<String>, Vec<String>) {
 async fn current_version(pool: &PgPool, path: &str, planted: &Planted) -> Option<i32> {
     let (table, id) = if path.contains("/measures/") {
         ("measure", planted.own_measure)
+    } else if path.contains("/risks/") {
+        ("risk", planted.own_risk)
     } else if path.contains("/workstreams/") {
         ("workstream", planted.own_workstream)
     } else {
@@ -307,6 +368,7 @@ async fn current_version(pool: &PgPool, path: &str, planted: &Planted) -> Option
     };
     let sql = match table {
         "measure" => "select version from measure where measure_id = $1",
+        "risk" => "select version from workstream_risk where risk_id = $1",
         "workstream" => "select version from workstream where workstream_id = $1",
         _ => {
             "select version from plan where icb_id = (select icb_id from icb where ods_code = 'QE1') and $1 = 0"

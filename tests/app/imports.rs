@@ -94,11 +94,12 @@ async fn the_template_is_prefilled_and_a_valid_file_applies_exactly_once(pool: P
     );
     let text = template.body.strip_prefix('\u{feff}').unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], HEADER);
+    // The template has the forecast columns; files without them are still accepted.
+    assert_eq!(lines[0], format!("{HEADER},likely_outturn_gbp,confidence"));
     assert_eq!(
         lines[1],
         format!(
-            "QE1,2024-05-01,saving,{},,1. Addressing problematic polypharmacy,,10000.00,11000.00,",
+            "QE1,2024-05-01,saving,{},,1. Addressing problematic polypharmacy,,10000.00,11000.00,,,",
             p.statins
         )
     );
@@ -113,7 +114,7 @@ async fn the_template_is_prefilled_and_a_valid_file_applies_exactly_once(pool: P
     assert_eq!(
         lines[3],
         format!(
-            "QE1,2024-05-01,measure,{},{},Best-value DOACs (%),,,,70",
+            "QE1,2024-05-01,measure,{},{},Best-value DOACs (%),,,,70,,",
             p.statins, p.measure
         )
     );

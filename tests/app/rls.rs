@@ -215,7 +215,9 @@ async fn every_table_that_holds_tenant_data_has_forced_row_level_security(pool: 
             "plan",
             "plan_review_event",
             "workstream",
+            "workstream_forecast",
             "workstream_month",
+            "workstream_risk",
             "workstream_update"
         ]
     );

@@ -217,8 +217,9 @@ async fn region_totals_equal_the_sum_of_each_icbs_own_dashboard(pool: PgPool) {
         money(&national, "tr[data-opportunity=\"10\"]", "actual_to_date"),
         500_000
     );
-    // The opportunity table sums to the same national actual as the regions, less the local
-    // priorities (which belong to no national opportunity): QE1's local priority saved £10,000.
+    // The opportunity table, with its line for the local priorities (which belong to no
+    // national opportunity: QE1's saved £10,000), sums to the same national actual as the
+    // regions.
     let by_opportunity: i64 = national
         .html()
         .select(&sel(
@@ -227,7 +228,11 @@ async fn region_totals_equal_the_sum_of_each_icbs_own_dashboard(pool: PgPool) {
         .map(|c| pounds(&text_of(&c)))
         .sum();
     assert_eq!(
-        by_opportunity + 10_000,
+        money(&national, "#local-priorities-line", "actual_to_date"),
+        10_000
+    );
+    assert_eq!(
+        by_opportunity,
         money(&national, "#national-totals", "actual_to_date")
     );
 }

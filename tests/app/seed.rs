@@ -208,6 +208,8 @@ pub async fn snapshot(pool: &PgPool) -> Vec<String> {
          union all select format('%s', u) from workstream_update u
          union all select format('%s', m) from measure m
          union all select format('%s', v) from measure_value v
+         union all select format('%s', f) from workstream_forecast f
+         union all select format('%s', r) from workstream_risk r
          order by 1",
     )
     .fetch_all(pool)

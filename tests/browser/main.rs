@@ -18,6 +18,7 @@ mod checks;
 mod harness;
 mod keyboard;
 
+mod assurance_journey;
 mod harness_self_test;
 mod import_journey;
 mod month_journey;

@@ -196,6 +196,13 @@ async fn an_icb_editor_does_the_same_with_the_keyboard_alone(pool: PgPool) {
             keys.tab_to(Field("Update")).await;
             keys.type_text("Uptake is behind plan; recovery actions agreed with the practices.")
                 .await;
+            // The figures suggest amber (85% of the target to date): red needs a reason.
+            keys.tab_to(Field(
+                "Reason, if the status differs from the one the figures suggest",
+            ))
+            .await;
+            keys.type_text("Two practices have paused their switches until the new year.")
+                .await;
             keys.tab_to(Button("Add update")).await;
             keys.press_enter().await;
             assert_eq!(b.text("#rag-status").await, "RAG: Red");

@@ -3,20 +3,24 @@
 //! with its row and column, comes out. Nothing is written unless the whole file is right.
 //!
 //! The file is the template's layout ([`COLUMNS`]): one row per workstream-month (`saving`)
-//! or measure-month (`measure`). An empty figure means "leave as it is", so a template can be
-//! filled in part. Rows whose figures equal what is saved are counted as unchanged, which is
-//! what makes uploading the same file twice change nothing.
+//! or measure-month (`measure`). A saving row carries the month's actual saving and, in the
+//! last two columns, the lead's forecast as at that month (likely outturn and confidence,
+//! both or neither). A file in the layout before those two columns existed (the first
+//! [`LEGACY_COLUMNS`] columns) is still accepted. An empty figure means "leave as it is", so
+//! a template can be filled in part. Rows whose figures equal what is saved are counted as
+//! unchanged, which is what makes uploading the same file twice change nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::domain::assurance::{Choice, Confidence};
 use crate::domain::{FinancialYear, Pence};
 use crate::plans::changes::month_label;
 use crate::plans::measures::{parse_month, parse_value, show_value};
 
 /// The template's columns, in order.
-pub const COLUMNS: [&str; 10] = [
+pub const COLUMNS: [&str; 12] = [
     "icb_code",
     "month",
     "row_type",
@@ -27,7 +31,12 @@ pub const COLUMNS: [&str; 10] = [
     "planned_saving_gbp",
     "actual_saving_gbp",
     "measure_value",
+    "likely_outturn_gbp",
+    "confidence",
 ];
+
+/// How many columns a file of the layout before the forecast columns has.
+pub const LEGACY_COLUMNS: usize = 10;
 
 const ICB: usize = 0;
 const MONTH: usize = 1;
@@ -37,6 +46,8 @@ const MEASURE: usize = 4;
 const PLANNED: usize = 7;
 const ACTUAL: usize = 8;
 const VALUE: usize = 9;
+const OUTTURN: usize = 10;
+const CONFIDENCE: usize = 11;
 
 /// Largest file accepted.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
@@ -51,6 +62,8 @@ pub struct KnownWorkstream {
     pub title: String,
     pub planned: BTreeMap<NaiveDate, Pence>,
     pub actual: BTreeMap<NaiveDate, Pence>,
+    /// The lead's forecast as at each month: likely outturn and confidence.
+    pub forecasts: BTreeMap<NaiveDate, (Pence, Confidence)>,
 }
 
 /// A measure as saved.
@@ -122,13 +135,22 @@ pub enum Change {
         before: Option<f64>,
         after: f64,
     },
+    /// The lead's forecast as at the month: likely outturn and confidence.
+    Forecast {
+        workstream_id: i32,
+        month: NaiveDate,
+        before: Option<(Pence, Confidence)>,
+        after: (Pence, Confidence),
+    },
 }
 
 impl Change {
     /// The figure's month.
     pub fn month(&self) -> NaiveDate {
         match self {
-            Change::Actual { month, .. } | Change::Value { month, .. } => *month,
+            Change::Actual { month, .. }
+            | Change::Value { month, .. }
+            | Change::Forecast { month, .. } => *month,
         }
     }
 
@@ -152,6 +174,17 @@ impl Change {
                 after,
                 ..
             } => format!("v|{measure_id}|{month}|{before:?}|{after:?}"),
+            Change::Forecast {
+                workstream_id,
+                month,
+                before,
+                after,
+            } => format!(
+                "f|{workstream_id}|{month}|{:?}|{}|{}",
+                before.map(|(p, c)| (p.0, c.key())),
+                after.0.0,
+                after.1.key()
+            ),
         }
     }
 }
@@ -186,7 +219,7 @@ pub fn check(bytes: &[u8], known: &Known) -> Result<Checked, Vec<Problem>> {
             )]);
         }
     };
-    check_header(&header)?;
+    let width = check_header(&header)?;
 
     let mut problems = Vec::new();
     let mut checked = Checked::default();
@@ -217,14 +250,13 @@ pub fn check(bytes: &[u8], known: &Known) -> Result<Checked, Vec<Problem>> {
                 "The file has more than {MAX_ROWS} rows. Import one month or a few months at a time."
             ))]);
         }
-        if record.len() != COLUMNS.len() {
+        if record.len() != width {
             problems.push(at(
                 row,
                 None,
                 format!(
-                    "This row has {} columns; the template has {}",
-                    record.len(),
-                    COLUMNS.len()
+                    "This row has {} columns; the template has {width}",
+                    record.len()
                 ),
             ));
             continue;
@@ -286,6 +318,10 @@ pub fn check(bytes: &[u8], known: &Known) -> Result<Checked, Vec<Problem>> {
                     .map_err(|m| row_problems.push(at(row, Some(PLANNED), m)))
                     .ok()
                     .flatten();
+                let forecast = read_forecast(cell(OUTTURN), cell(CONFIDENCE))
+                    .map_err(|(column, m)| row_problems.push(at(row, Some(column), m)))
+                    .ok()
+                    .flatten();
                 match (ws, month) {
                     (Some((id, ws)), Some(month)) => {
                         let saved_plan = ws.planned.get(&month).copied().unwrap_or_default();
@@ -300,7 +336,11 @@ pub fn check(bytes: &[u8], known: &Known) -> Result<Checked, Vec<Problem>> {
                             false,
                             id,
                             month,
-                            Figure::Money(actual, ws.actual.get(&month).copied()),
+                            Figure::Money(
+                                actual,
+                                ws.actual.get(&month).copied(),
+                                forecast.map(|f| (f, ws.forecasts.get(&month).copied())),
+                            ),
                         ))
                     }
                     _ => None,
@@ -344,6 +384,16 @@ pub fn check(bytes: &[u8], known: &Known) -> Result<Checked, Vec<Problem>> {
                         "A measure row has no savings: put savings on saving rows",
                     ));
                 }
+                if let Some(column) = [OUTTURN, CONFIDENCE]
+                    .into_iter()
+                    .find(|c| !cell(*c).is_empty())
+                {
+                    row_problems.push(at(
+                        row,
+                        Some(column),
+                        "A measure row has no forecast: put the likely outturn and confidence on the workstream's saving row",
+                    ));
+                }
                 let value = read_value(cell(VALUE))
                     .map_err(|m| row_problems.push(at(row, Some(VALUE), m)))
                     .ok()
@@ -381,29 +431,12 @@ pub fn check(bytes: &[u8], known: &Known) -> Result<Checked, Vec<Problem>> {
             ));
             continue;
         }
-        match figure {
-            Figure::Money(Some(after), before) if before != Some(after) => {
-                changed_keys.insert((is_measure, id, month));
-                checked.changes.push(Change::Actual {
-                    workstream_id: id,
-                    month,
-                    before,
-                    after,
-                });
-            }
-            Figure::Number(Some(after), before, workstream_id)
-                if before.is_none_or(|b| show_value(b) != show_value(after)) =>
-            {
-                changed_keys.insert((is_measure, id, month));
-                checked.changes.push(Change::Value {
-                    measure_id: id,
-                    workstream_id,
-                    month,
-                    before,
-                    after,
-                });
-            }
-            _ => checked.unchanged += 1,
+        let changes = figure.changes(id, month);
+        if changes.is_empty() {
+            checked.unchanged += 1;
+        } else {
+            changed_keys.insert((is_measure, id, month));
+            checked.changes.extend(changes);
         }
     }
     if problems.is_empty() {
@@ -413,10 +446,83 @@ pub fn check(bytes: &[u8], known: &Known) -> Result<Checked, Vec<Problem>> {
     }
 }
 
-/// A figure read from a row, with the saved one.
+/// A forecast: likely outturn and confidence.
+type Forecast = (Pence, Confidence);
+
+/// A row's figures, each with the saved one: a saving row's actual and forecast, or a
+/// measure row's value (and its workstream).
 enum Figure {
-    Money(Option<Pence>, Option<Pence>),
+    Money(
+        Option<Pence>,
+        Option<Pence>,
+        Option<(Forecast, Option<Forecast>)>,
+    ),
     Number(Option<f64>, Option<f64>, i32),
+}
+
+impl Figure {
+    /// The changes the row makes to workstream or measure `id` for `month`.
+    fn changes(self, id: i32, month: NaiveDate) -> Vec<Change> {
+        let mut changes = Vec::new();
+        match self {
+            Figure::Money(actual, before, forecast) => {
+                if let Some(after) = actual.filter(|a| before != Some(*a)) {
+                    changes.push(Change::Actual {
+                        workstream_id: id,
+                        month,
+                        before,
+                        after,
+                    });
+                }
+                if let Some((after, before)) = forecast.filter(|(a, b)| *b != Some(*a)) {
+                    changes.push(Change::Forecast {
+                        workstream_id: id,
+                        month,
+                        before,
+                        after,
+                    });
+                }
+            }
+            Figure::Number(Some(after), before, workstream_id)
+                if before.is_none_or(|b| show_value(b) != show_value(after)) =>
+            {
+                changes.push(Change::Value {
+                    measure_id: id,
+                    workstream_id,
+                    month,
+                    before,
+                    after,
+                });
+            }
+            Figure::Number(..) => {}
+        }
+        changes
+    }
+}
+
+/// A saving row's forecast: the likely outturn and the confidence, both or neither. A
+/// problem names its column.
+fn read_forecast(outturn: &str, confidence: &str) -> Result<Option<Forecast>, (usize, String)> {
+    match (outturn.is_empty(), confidence.is_empty()) {
+        (true, true) => return Ok(None),
+        (false, true) => {
+            return Err((
+                CONFIDENCE,
+                "Enter the confidence (high, medium or low) with the likely outturn".to_owned(),
+            ));
+        }
+        (true, false) => {
+            return Err((
+                OUTTURN,
+                "Enter the likely outturn for the year with the confidence".to_owned(),
+            ));
+        }
+        (false, false) => {}
+    }
+    let amount = Pence::parse(outturn).map_err(|e| (OUTTURN, e.to_string()))?;
+    let confidence = Confidence::from_key(confidence)
+        .ok_or_else(|| (CONFIDENCE, "Enter high, medium or low".to_owned()))?;
+    Ok(Some((amount, confidence)))
 }
 
 fn at(row: usize, column: Option<usize>, message: impl Into<String>) -> Problem {
@@ -457,8 +563,13 @@ fn decode(bytes: &[u8]) -> Result<&str, Problem> {
     Ok(text)
 }
 
-fn check_header(header: &csv::StringRecord) -> Result<(), Vec<Problem>> {
+/// Checks the header row; returns how many columns the rows must have (the template's, or
+/// the layout's before the forecast columns).
+fn check_header(header: &csv::StringRecord) -> Result<usize, Vec<Problem>> {
     let found: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+    if found.len() == LEGACY_COLUMNS && found.iter().zip(COLUMNS).all(|(f, c)| f == c) {
+        return Ok(LEGACY_COLUMNS);
+    }
     let mut problems = Vec::new();
     for (i, expected) in COLUMNS.iter().enumerate() {
         match found.get(i) {
@@ -490,7 +601,7 @@ fn check_header(header: &csv::StringRecord) -> Result<(), Vec<Problem>> {
         ));
     }
     if problems.is_empty() {
-        Ok(())
+        Ok(COLUMNS.len())
     } else {
         Err(problems)
     }
@@ -578,6 +689,7 @@ mod tests {
                     .map(|m| (m, Pence(100_000)))
                     .collect(),
                 actual: [(date(2024, 4), Pence(90_000))].into_iter().collect(),
+                forecasts: BTreeMap::new(),
             },
         );
         workstreams.insert(
@@ -744,7 +856,7 @@ mod tests {
             .map(|p| (p.row, p.column_label()))
             .collect();
         assert_eq!(found[0], (Some(1), Some("A (icb_code)".into())));
-        assert_eq!(found.len(), 8, "{found:?}");
+        assert_eq!(found.len(), 10, "{found:?}");
     }
 
     #[test]
@@ -771,6 +883,113 @@ mod tests {
                 .message
                 .contains("larger than 1 MB")
         );
+    }
+
+    const FULL_HEADER: &str = "icb_code,month,row_type,workstream_id,measure_id,name,unit,planned_saving_gbp,actual_saving_gbp,measure_value,likely_outturn_gbp,confidence\n";
+
+    fn full_file(rows: &[&str]) -> Vec<u8> {
+        let mut text = FULL_HEADER.to_owned();
+        for row in rows {
+            text.push_str(row);
+            text.push('\n');
+        }
+        text.into_bytes()
+    }
+
+    #[test]
+    fn a_saving_row_carries_the_forecast_as_at_its_month() {
+        let mut known = known();
+        if let Some(ws) = known.workstreams.get_mut(&11) {
+            ws.forecasts
+                .insert(date(2024, 4), (Pence(1_000_000), Confidence::High));
+        }
+        let checked = check(
+            &full_file(&[
+                "QE1,2024-04-01,saving,11,,x,,,,,10000,High",
+                "QE1,2024-05-01,saving,11,,x,,,950,,\"9,500.50\",medium",
+                "QE1,2024-05-01,saving,12,,x,,,,,,",
+                "QE1,2024-05-01,measure,11,21,x,,,,71,,",
+            ]),
+            &known,
+        )
+        .unwrap();
+        assert_eq!(checked.unchanged, 2);
+        assert_eq!(
+            checked.changes,
+            [
+                Change::Actual {
+                    workstream_id: 11,
+                    month: date(2024, 5),
+                    before: None,
+                    after: Pence(95_000)
+                },
+                Change::Forecast {
+                    workstream_id: 11,
+                    month: date(2024, 5),
+                    before: None,
+                    after: (Pence(950_050), Confidence::Medium)
+                },
+                Change::Value {
+                    measure_id: 21,
+                    workstream_id: 11,
+                    month: date(2024, 5),
+                    before: None,
+                    after: 71.0
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_forecast_needs_both_halves_and_belongs_on_saving_rows() {
+        let found: Vec<_> = check(
+            &full_file(&[
+                "QE1,2024-06-01,saving,11,,x,,,,,5000,",
+                "QE1,2024-07-01,saving,11,,x,,,,,,low",
+                "QE1,2024-08-01,saving,11,,x,,,,,5000,certain",
+                "QE1,2024-09-01,saving,11,,x,,,,,lots,low",
+                "QE1,2024-06-01,measure,11,21,x,,,,70,5000,high",
+                "QE1,2024-06-01,saving,11,,x,,,,",
+            ]),
+            &known(),
+        )
+        .unwrap_err()
+        .into_iter()
+        .map(|p| (p.row, p.column_label(), p.message))
+        .collect();
+        let expected = [
+            (
+                Some(2),
+                Some("L (confidence)"),
+                "Enter the confidence (high, medium or low) with the likely outturn",
+            ),
+            (
+                Some(3),
+                Some("K (likely_outturn_gbp)"),
+                "Enter the likely outturn for the year with the confidence",
+            ),
+            (Some(4), Some("L (confidence)"), "Enter high, medium or low"),
+            (
+                Some(5),
+                Some("K (likely_outturn_gbp)"),
+                "Enter an amount in pounds, like 12,500 or £12,500.50",
+            ),
+            (
+                Some(6),
+                Some("K (likely_outturn_gbp)"),
+                "A measure row has no forecast: put the likely outturn and confidence on the workstream's saving row",
+            ),
+            (
+                Some(7),
+                None,
+                "This row has 10 columns; the template has 12",
+            ),
+        ];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|(r, c, m)| (*r, c.map(str::to_owned), (*m).to_owned()))
+            .collect();
+        assert_eq!(found, expected);
     }
 
     #[test]

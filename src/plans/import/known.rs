@@ -1,5 +1,5 @@
 //! What the ICB's plan for a year holds now, as the import's check needs it: every live
-//! workstream's phasing and actuals and every measure's values.
+//! workstream's phasing, actuals and forecasts and every measure's values.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 
 use super::check::{Known, KnownMeasure, KnownWorkstream};
 use crate::domain::Pence;
+use crate::domain::assurance::Confidence;
 use crate::plans::context::IcbYear;
 use crate::plans::workstreams;
 
@@ -43,6 +44,22 @@ pub async fn known(conn: &mut PgConnection, ctx: &IcbYear, plan_id: i32) -> sqlx
             if let Some(actual) = m.actual_pence {
                 ws.actual.insert(m.month, Pence(actual));
             }
+        }
+    }
+    let forecasts = sqlx::query!(
+        r#"
+        select workstream_id, month, likely_outturn_pence, confidence as "confidence: Confidence"
+        from workstream_forecast where icb_id = $1 and workstream_id = any($2)
+        "#,
+        icb.icb_id(),
+        &ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for f in forecasts {
+        if let Some(ws) = known_ws.get_mut(&f.workstream_id) {
+            ws.forecasts
+                .insert(f.month, (Pence(f.likely_outturn_pence), f.confidence));
         }
     }
     let mut measures: BTreeMap<i32, KnownMeasure> = sqlx::query!(

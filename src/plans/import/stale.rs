@@ -9,10 +9,12 @@ use sqlx::PgConnection;
 
 use super::check::{Change, Known};
 use super::{ImportPage, MovedRow, show_result};
+use crate::domain::assurance::Confidence;
 use crate::domain::{Month, Pence};
 use crate::error::AppResult;
 use crate::plans::context::IcbYear;
 use crate::plans::measures::show_value;
+use crate::plans::workstream::forecast::field_names;
 
 /// The changes the preview showed, from the confirm form (none if it was tampered with).
 pub fn decode_shown(shown: &str) -> Vec<Change> {
@@ -52,11 +54,12 @@ pub async fn refuse(
     Ok((status, page).into_response())
 }
 
-/// A figure as saved: an amount, a measure value, or nothing.
+/// A figure as saved: an amount, a measure value, a forecast, or nothing.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Saved {
     Money(Option<Pence>),
     Value(Option<f64>),
+    Forecast(Option<(Pence, Confidence)>),
 }
 
 impl Saved {
@@ -64,6 +67,7 @@ impl Saved {
         match change {
             Change::Actual { before, .. } => Saved::Money(*before),
             Change::Value { before, .. } => Saved::Value(*before),
+            Change::Forecast { before, .. } => Saved::Forecast(*before),
         }
     }
 
@@ -71,6 +75,7 @@ impl Saved {
         match change {
             Change::Actual { after, .. } => Saved::Money(Some(*after)),
             Change::Value { after, .. } => Saved::Value(Some(*after)),
+            Change::Forecast { after, .. } => Saved::Forecast(Some(*after)),
         }
     }
 
@@ -78,6 +83,16 @@ impl Saved {
         match self {
             Saved::Money(p) => p.map_or_else(|| "Not reported".to_owned(), Pence::exact_display),
             Saved::Value(v) => v.map_or_else(|| "Not recorded".to_owned(), show_value),
+            Saved::Forecast(f) => f.map_or_else(
+                || "Not recorded".to_owned(),
+                |(p, c)| {
+                    format!(
+                        "{} ({} confidence)",
+                        p.exact_display(),
+                        c.label().to_lowercase()
+                    )
+                },
+            ),
         }
     }
 }
@@ -102,6 +117,16 @@ fn saved_now(known: &Known, change: &Change) -> Saved {
                 .measures
                 .get(measure_id)
                 .and_then(|m| m.values.get(month).copied()),
+        ),
+        Change::Forecast {
+            workstream_id,
+            month,
+            ..
+        } => Saved::Forecast(
+            known
+                .workstreams
+                .get(workstream_id)
+                .and_then(|w| w.forecasts.get(month).copied()),
         ),
     }
 }
@@ -150,6 +175,18 @@ async fn moved_since_preview(
                     format!("{name} {}", month.label()),
                 ];
                 (format!("Measure: {name}"), *workstream_id, fields)
+            }
+            Change::Forecast { workstream_id, .. } => {
+                let title = known
+                    .workstreams
+                    .get(workstream_id)
+                    .map_or("", |w| w.title.as_str());
+                let (outturn, confidence) = field_names(month);
+                (
+                    format!("Forecast: {title}"),
+                    *workstream_id,
+                    vec![outturn, confidence],
+                )
             }
         };
         let by = sqlx::query!(

@@ -1,5 +1,6 @@
-//! Writing an applied import: each workstream's actuals and each measure's values, audited on
-//! the workstream's history like a change made on its page, with their versions moved on.
+//! Writing an applied import: each workstream's actuals and forecasts and each measure's
+//! values, audited on the workstream's history like a change made on its page, with their
+//! versions moved on.
 
 use std::collections::BTreeMap;
 
@@ -8,13 +9,16 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::check::{Change, Known};
+use crate::assurance::store as assurance_store;
 use crate::audit::{self, AuditEvent};
 use crate::auth::CurrentUser;
 use crate::auth::scope::IcbEditor;
+use crate::domain::assurance::Confidence;
 use crate::domain::{Month, Pence};
 use crate::error::{AppError, AppResult};
 use crate::plans::changes::{Changes, month_label};
 use crate::plans::measures::{self, show_value};
+use crate::plans::workstream::forecast::field_names;
 use crate::plans::workstreams;
 
 /// A month's figure: (month, saved before, imported).
@@ -32,6 +36,7 @@ pub async fn write_changes(
 ) -> AppResult<()> {
     let mut actuals: BTreeMap<i32, Vec<MonthChange<Pence>>> = BTreeMap::new();
     let mut values: BTreeMap<(i32, i32), Vec<MonthChange<f64>>> = BTreeMap::new();
+    let mut forecasts: BTreeMap<i32, Vec<MonthChange<(Pence, Confidence)>>> = BTreeMap::new();
     for change in changes {
         match change {
             Change::Actual {
@@ -57,6 +62,17 @@ pub async fn write_changes(
                     .or_default()
                     .push((*month, *before, *after));
             }
+            Change::Forecast {
+                workstream_id,
+                month,
+                before,
+                after,
+            } => {
+                forecasts
+                    .entry(*workstream_id)
+                    .or_default()
+                    .push((*month, *before, *after));
+            }
         }
     }
     let shown =
@@ -79,6 +95,40 @@ pub async fn write_changes(
         let mut details = diff.to_json();
         details["source"] = json!("import");
         let event = AuditEvent::new("workstream.actuals_changed")
+            .object("workstream", workstream_id)
+            .organisation(Some(editor.ods_code()))
+            .details(details);
+        audit::record(&mut *tx, &user.actor(), event).await?;
+    }
+    for (workstream_id, months) in forecasts {
+        let mut diff = Changes::default();
+        for (month, before, (outturn, confidence)) in &months {
+            let month = Month::containing(*month);
+            assurance_store::save_forecast(
+                &mut *tx,
+                editor,
+                workstream_id,
+                month,
+                *outturn,
+                *confidence,
+            )
+            .await?;
+            let (outturn_field, confidence_field) = field_names(month);
+            diff.field(
+                outturn_field,
+                before.map_or_else(String::new, |(p, _)| p.exact_display()),
+                outturn.exact_display(),
+            );
+            diff.field(
+                confidence_field,
+                before.map_or("", |(_, c)| c.label()),
+                confidence.label(),
+            );
+        }
+        bump_workstream(&mut *tx, editor, workstream_id).await?;
+        let mut details = diff.to_json();
+        details["source"] = json!("import");
+        let event = AuditEvent::new("workstream.forecast_changed")
             .object("workstream", workstream_id)
             .organisation(Some(editor.ods_code()))
             .details(details);

@@ -54,6 +54,12 @@ fn action_label(action: &str) -> &str {
         "workstream.removed" => "Removed from the plan",
         "measure.created" => "Measure added",
         "measure.values_changed" => "Measure values changed",
+        "workstream.classification_changed" => "Savings type or investment changed",
+        "workstream.full_year_effect_changed" => "Full-year effect changed",
+        "workstream.forecast_changed" => "Forecast changed",
+        "workstream.carried_forward" => "Started from last year's workstream",
+        "risk.added" => "Risk added",
+        "risk.changed" => "Risk changed",
         other => other,
     }
 }

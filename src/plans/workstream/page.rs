@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::history::{HistoryEntry, history};
+use crate::assurance::workstream::AssuranceSection;
 use crate::auth::CurrentUser;
 use crate::domain::{Month, Pence, PlanTotals, reporting_month};
 use crate::error::AppResult;
@@ -122,6 +123,8 @@ pub struct WorkstreamPage {
     /// A national opportunity's measures from the national prescribing data (local priorities
     /// have none).
     pub prescribing: Option<crate::prescribing::PrescribingPanel>,
+    /// Savings assurance: classification, full-year effect, forecast, suggested RAG, risks.
+    pub assurance: AssuranceSection,
 }
 
 /// A month's plan and actual as saved.
@@ -261,6 +264,8 @@ pub async fn build(
         ),
         None => None,
     };
+    let own_totals = own.as_ref().map(|f| f.totals).unwrap_or_default();
+    let assurance = AssuranceSection::load(conn, ctx, &ws, &months, &own_totals).await?;
     let plan_locked = ctx.plan_locked();
     let removed = ws.removed_at.is_some();
     Ok(WorkstreamPage {
@@ -293,7 +298,7 @@ pub async fn build(
         phasing_mismatch: phasing_mismatch(phasing_total, target),
         actuals,
         saved_months,
-        figures: own.as_ref().map(|f| f.totals).unwrap_or_default(),
+        figures: own_totals,
         months_not_reported: own.as_ref().map_or(0, |f| f.months_not_reported),
         to_date,
         lifetime_note: lifetime_note(ctx),
@@ -305,6 +310,7 @@ pub async fn build(
         new_measure: NewMeasureValues::default(),
         history,
         prescribing,
+        assurance,
         ws,
     })
 }

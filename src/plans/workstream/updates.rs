@@ -1,12 +1,16 @@
 //! `POST …/updates`: a dated RAG update with its narrative (progress), which becomes the
-//! workstream's RAG status.
+//! workstream's RAG status. A RAG that differs from the one the figures suggest (the year's
+//! thresholds, see [`crate::domain::assurance`]) needs a reason, kept with the update for the
+//! reviewer.
 
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::save::{finish, refuse, stale, workstream_event};
+use crate::assurance::{store as assurance_store, workstream::suggested_rag};
 use crate::audit;
+use crate::domain::reporting_month;
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form, Version};
 use crate::plans::changes::Changes;
@@ -20,6 +24,44 @@ pub struct UpdateForm {
     version: Version,
     rag: String,
     narrative: String,
+    /// Why the RAG differs from the suggested one.
+    rag_reason: String,
+}
+
+/// The RAG the workstream's figures (to the reporting month, as on its page) suggest now.
+async fn suggestion(edit: &mut WorkstreamEdit) -> AppResult<Option<Rag>> {
+    let to_month = reporting_month(edit.ctx.clock.today());
+    let plan_id = edit.ctx.require_plan()?.plan_id;
+    let figures = crate::figures::workstreams(&mut edit.tx, &edit.ctx.icb, plan_id, to_month)
+        .await?
+        .into_iter()
+        .find(|f| f.workstream_id == edit.ws.workstream_id)
+        .map(|f| f.totals)
+        .unwrap_or_default();
+    let settings =
+        assurance_store::year_settings(&mut edit.tx, edit.ctx.year.programme_year_id).await?;
+    Ok(suggested_rag(&figures, settings))
+}
+
+/// Checks the reason: needed when the chosen RAG differs from the suggested one.
+fn check_reason(rag: Option<Rag>, suggested: Option<Rag>, reason: &str, errors: &mut FieldErrors) {
+    if let (Some(rag), Some(suggested)) = (rag, suggested)
+        && rag != suggested
+        && reason.is_empty()
+    {
+        errors.add(
+            "rag_reason",
+            format!(
+                "The figures suggest {}: say why the status is {}",
+                suggested.label(),
+                rag.label()
+            ),
+        );
+    }
+    if reason.chars().count() > 2000 {
+        errors.add("rag_reason", "Enter no more than 2000 characters");
+    }
+    errors.check_multiline_text("rag_reason", "Reason", reason);
 }
 
 pub async fn add_update(
@@ -28,6 +70,8 @@ pub async fn add_update(
 ) -> AppResult<Response> {
     let rag = Rag::from_key(form.rag.trim());
     let narrative = form.narrative.trim();
+    let reason = form.rag_reason.trim();
+    let suggested = suggestion(&mut edit).await?;
     let mut errors = FieldErrors::default();
     if let Some(reason) = edit.progress_locked() {
         errors.add("rag", reason);
@@ -44,11 +88,13 @@ pub async fn add_update(
         errors.add("narrative", "Enter no more than 5000 characters");
     }
     errors.check_multiline_text("narrative", "Update", narrative);
+    check_reason(rag, suggested, reason, &mut errors);
     let Some(rag) = rag.filter(|_| errors.is_empty()) else {
         return refuse(edit, |page| {
             page.errors = errors;
             page.update_rag = form.rag.trim().to_owned();
             page.update_narrative = narrative.to_owned();
+            page.assurance.rag_reason = reason.to_owned();
         })
         .await;
     };
@@ -59,10 +105,18 @@ pub async fn add_update(
         return stale(edit, sent).await;
     }
     workstreams::add_update(&mut edit.tx, &edit.editor, id, rag, narrative, &edit.user).await?;
+    assurance_store::record_rag_reason(&mut edit.tx, &edit.editor, id, suggested, reason).await?;
     // Audited here rather than by `finish`: an update is recorded even when the status stays.
+    let mut after = json!({ "RAG status": rag.label() });
+    if let Some(suggested) = suggested {
+        after["Suggested RAG"] = json!(suggested.label());
+    }
+    if !reason.is_empty() {
+        after["Reason for the RAG"] = json!(reason);
+    }
     let event = workstream_event("workstream.update_added", &edit.ctx, &edit.ws).details(json!({
         "before": { "RAG status": edit.ws.rag.map(Rag::label) },
-        "after": { "RAG status": rag.label() },
+        "after": after,
     }));
     audit::record(&mut edit.tx, &edit.user.actor(), event).await?;
     finish(edit, "workstream.update_added", &Changes::default(), false).await
