@@ -278,6 +278,25 @@ pub struct RagReason {
     pub created_at: DateTime<Utc>,
 }
 
+/// The RAG the workstream's figures suggest now with its year's thresholds, as the
+/// `workstream_assurance` view defines it (so the page, the update form's check and the exports
+/// agree).
+pub async fn suggested_rag(
+    conn: &mut PgConnection,
+    icb: &IcbAccess,
+    workstream_id: i32,
+) -> sqlx::Result<Option<Rag>> {
+    Ok(sqlx::query_scalar!(
+        r#"select suggested_rag as "suggested: Rag" from workstream_assurance
+           where icb_id = $1 and workstream_id = $2"#,
+        icb.icb_id(),
+        workstream_id
+    )
+    .fetch_optional(conn)
+    .await?
+    .flatten())
+}
+
 /// The workstream's latest RAG update, with what was suggested then and the reason given.
 pub async fn latest_rag_reason(
     conn: &mut PgConnection,

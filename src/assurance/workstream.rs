@@ -147,7 +147,7 @@ impl AssuranceSection {
                 forecast,
             }
         });
-        let suggested = suggested_rag(figures, settings);
+        let suggested = store::suggested_rag(conn, &ctx.icb, id).await?;
         let (forecast_months, default_month) = forecast_months(year, ctx.clock);
         Ok(Self {
             net_target: assurance::net_target(ws.annual_target(), stored.investment),
@@ -235,12 +235,6 @@ impl AssuranceSection {
     pub fn recurrent(&self) -> bool {
         self.stored.saving_type == Some(SavingType::Recurrent)
     }
-}
-
-/// The RAG the workstream's figures (to the reporting month) suggest with the year's
-/// thresholds.
-pub fn suggested_rag(figures: &PlanTotals, settings: YearSettings) -> Option<Rag> {
-    assurance::suggested_band(figures.percent_of_target(), settings.thresholds).map(Rag::from)
 }
 
 /// A stored choice's key, or empty.

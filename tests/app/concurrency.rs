@@ -468,10 +468,15 @@ async fn the_month_form_applies_once_whatever_the_number_of_requests(pool: PgPoo
     by_month.set(&format!("ws{}_actual", ids[0]), "400");
     let mut by_page = page.clone();
     by_page.set("actual_2024-06", "500");
-    for forms in [
+    for (round, forms) in [
         [by_month.clone(), by_page.clone()],
         [by_page.clone(), by_month.clone()],
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Each round sends figures that differ from what is saved, whichever won before.
+        let bump = 10 * round as i64;
         let month = ed.form(&june, &june).await;
         let page = ed.form(&paths[0], &format!("{}/actuals", paths[0])).await;
         let forms: Vec<FormState> = forms
@@ -484,7 +489,8 @@ async fn the_month_form_applies_once_whatever_the_number_of_requests(pool: PgPoo
                 };
                 for (name, value) in &f.fields {
                     if name.ends_with("_actual") || name.starts_with("actual_") {
-                        fresh.set(name, value);
+                        let bumped = value.parse::<i64>().map(|v| (v + bump).to_string());
+                        fresh.set(name, &bumped.unwrap_or_else(|_| value.clone()));
                     }
                 }
                 fresh
@@ -507,7 +513,7 @@ async fn the_month_form_applies_once_whatever_the_number_of_requests(pool: PgPoo
             40_000
         } else {
             50_000
-        };
+        } + bump * 100;
         assert_eq!(june_actual(&app, ids[0]).await, Some(expected));
     }
 }

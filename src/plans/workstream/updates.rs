@@ -8,9 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::save::{finish, refuse, stale, workstream_event};
-use crate::assurance::{store as assurance_store, workstream::suggested_rag};
+use crate::assurance::store as assurance_store;
 use crate::audit;
-use crate::domain::reporting_month;
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form, Version};
 use crate::plans::changes::Changes;
@@ -28,19 +27,10 @@ pub struct UpdateForm {
     rag_reason: String,
 }
 
-/// The RAG the workstream's figures (to the reporting month, as on its page) suggest now.
+/// The RAG the workstream's figures suggest now.
 async fn suggestion(edit: &mut WorkstreamEdit) -> AppResult<Option<Rag>> {
-    let to_month = reporting_month(edit.ctx.clock.today());
-    let plan_id = edit.ctx.require_plan()?.plan_id;
-    let figures = crate::figures::workstreams(&mut edit.tx, &edit.ctx.icb, plan_id, to_month)
-        .await?
-        .into_iter()
-        .find(|f| f.workstream_id == edit.ws.workstream_id)
-        .map(|f| f.totals)
-        .unwrap_or_default();
-    let settings =
-        assurance_store::year_settings(&mut edit.tx, edit.ctx.year.programme_year_id).await?;
-    Ok(suggested_rag(&figures, settings))
+    let id = edit.ws.workstream_id;
+    Ok(assurance_store::suggested_rag(&mut edit.tx, &edit.ctx.icb, id).await?)
 }
 
 /// Checks the reason: needed when the chosen RAG differs from the suggested one.
