@@ -212,7 +212,7 @@ fn fit_to_disk(dir: &Path, wanted: f64) -> f64 {
 
 fn free_bytes(dir: &Path) -> u64 {
     nix::sys::statvfs::statvfs(dir).map_or(u64::MAX, |stat| {
-        u64::from(stat.blocks_available()) * u64::from(stat.fragment_size())
+        stat.blocks_available() * stat.fragment_size()
     })
 }
 

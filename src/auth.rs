@@ -33,6 +33,8 @@ pub(crate) mod keys {
     pub const AUTH_AT: &str = "auth_at";
     /// The form token.
     pub const CSRF: &str = "csrf";
+    /// When the session's expiry was last moved on (Unix seconds).
+    pub const TOUCHED: &str = "touched";
     /// A sign-in waiting for its two-step code: the user's id, since when (Unix seconds) and
     /// where to go after.
     pub const PENDING_USER_ID: &str = "pending_user_id";

@@ -109,6 +109,7 @@ pub fn app(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(middleware::from_fn(crate::timing::server_timing))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CatchPanicLayer::custom(|_| internal_error_page()))
                 .layer(TimeoutLayer::with_status_code(
@@ -136,8 +137,10 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Server-side sessions: HttpOnly, SameSite=Lax, ended after 30 idle minutes (every request
-/// saves the session, which moves the expiry on), `Secure` and `__Host-` over HTTPS.
+/// Server-side sessions: HttpOnly, SameSite=Lax, ended after 30 idle minutes, `Secure` and
+/// `__Host-` over HTTPS. A session is saved when it changes; a signed-in user's session is
+/// touched at most once a minute to move its expiry on (see `auth::current_user`), so most
+/// requests cost no session write.
 fn session_layer(state: &AppState) -> SessionManagerLayer<PgSessionStore> {
     let secure = state.config().secure_cookies;
     let name = if secure {
@@ -152,7 +155,7 @@ fn session_layer(state: &AppState) -> SessionManagerLayer<PgSessionStore> {
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(SESSION_IDLE_LIMIT))
-        .with_always_save(true)
+        .with_always_save(false)
 }
 
 /// Served over HTTPS (`MEDOPT_SECURE_COOKIES=true`), browsers are told to use nothing else

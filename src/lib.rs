@@ -39,6 +39,7 @@ pub mod rollups;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+pub mod timing;
 pub mod users;
 pub mod wording;
 

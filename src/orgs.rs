@@ -3,6 +3,8 @@
 //! and what happened to each (which ICBs succeeded it, which it was formed from) is said in
 //! words built from the recorded successions ([`histories`]).
 
+pub mod directory;
+
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;

@@ -163,8 +163,7 @@ pub async fn enforce(access: Access, request: Request, next: Next) -> Response {
                 }
             }
             Access::IcbRead | Access::IcbWrite | Access::IcbReview => {
-                let mut conn = state.db().acquire().await?;
-                let icb = IcbAccess::check(&state, &user, &mut conn, &icb_code).await?;
+                let icb = IcbAccess::check(&state, &user, &icb_code).await?;
                 let permitted = match access {
                     Access::IcbWrite => icb.can_edit(),
                     Access::IcbReview => icb.can_review(),
@@ -182,8 +181,7 @@ pub async fn enforce(access: Access, request: Request, next: Next) -> Response {
                 parts.extensions.insert(icb);
             }
             Access::RegionRead => {
-                let mut conn = state.db().acquire().await?;
-                let region = RegionAccess::check(&state, &user, &mut conn, &region_code).await?;
+                let region = RegionAccess::check(&state, &user, &region_code).await?;
                 parts.extensions.insert(region);
             }
         }

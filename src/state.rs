@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::orgs::directory::Directory;
 
 /// Keys a sign-in limiter holds before it forgets those not seen lately.
 const LIMITER_KEYS_BEFORE_PRUNING: usize = 10_000;
@@ -27,6 +28,7 @@ struct Inner {
     account_limiter: DefaultKeyedRateLimiter<String>,
     export_slots: Arc<Semaphore>,
     clock: Clock,
+    directory: Directory,
 }
 
 impl AppState {
@@ -52,8 +54,14 @@ impl AppState {
                 account_limiter,
                 export_slots,
                 clock,
+                directory: Directory::default(),
             }),
         }
+    }
+
+    /// The organisations, in memory, for access checks.
+    pub fn directory(&self) -> &Directory {
+        &self.inner.directory
     }
 
     /// Where today's date comes from.

@@ -280,6 +280,7 @@ async fn add_icb(
                 );
             audit::record(&mut tx, &admin.0.actor(), event).await?;
             tx.commit().await?;
+            state.directory().invalidate();
             return Ok(Redirect::to("/admin/organisations?notice=icb_added").into_response());
         }
         errors.add(
@@ -404,6 +405,7 @@ async fn record_succession(
         .details(json!({ "predecessors": codes, "effective_from": effective }));
     audit::record(&mut tx, &admin.0.actor(), event).await?;
     tx.commit().await?;
+    state.directory().invalidate();
     Ok(Redirect::to("/admin/organisations?notice=succession_recorded").into_response())
 }
 

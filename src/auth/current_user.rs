@@ -25,6 +25,8 @@ use crate::page::{Layout, UserBadge};
 
 /// Sessions end after this long without a request.
 pub const SESSION_IDLE_LIMIT: time::Duration = time::Duration::minutes(30);
+/// A signed-in session's idle expiry is moved on at most this often.
+const TOUCH_EVERY_SECONDS: f64 = 60.0;
 /// Sessions end this long after sign-in, however active.
 pub const SESSION_ABSOLUTE_LIMIT: chrono::Duration = chrono::Duration::hours(12);
 
@@ -115,9 +117,16 @@ async fn load(parts: &Parts, state: &AppState) -> Result<CurrentUser, NoUser> {
         return Err(NoUser::SignedOut);
     };
     let auth_at = session.get::<f64>(keys::AUTH_AT).await?.unwrap_or(0.0);
-    if now_seconds() - auth_at > SESSION_ABSOLUTE_LIMIT.num_seconds() as f64 {
+    let now = now_seconds();
+    if now - auth_at > SESSION_ABSOLUTE_LIMIT.num_seconds() as f64 {
         session.flush().await?;
         return Err(NoUser::SignedOut);
+    }
+    // Activity moves the idle expiry on, but a write on every request would cost more than the
+    // page: a minute's precision on a 30-minute limit is plenty.
+    let touched = session.get::<f64>(keys::TOUCHED).await?.unwrap_or(0.0);
+    if now - touched >= TOUCH_EVERY_SECONDS {
+        session.insert(keys::TOUCHED, now).await?;
     }
     let row = sqlx::query!(
         r#"

@@ -14,7 +14,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{Postgres, Transaction};
 
 use super::{CurrentUser, Role};
 use crate::AppState;
@@ -134,21 +134,11 @@ pub struct IcbAccess {
 
 impl IcbAccess {
     /// Finds the ICB with `ods_code` if the user's role covers it; otherwise 404, audited.
-    pub async fn check(
-        state: &AppState,
-        user: &CurrentUser,
-        conn: &mut PgConnection,
-        ods_code: &str,
-    ) -> AppResult<Self> {
+    pub async fn check(state: &AppState, user: &CurrentUser, ods_code: &str) -> AppResult<Self> {
         let Some(code) = OdsCode::parse(ods_code) else {
             return Err(deny(state, user, "icb", ods_code).await);
         };
-        let icb = sqlx::query!(
-            "select icb_id, ods_code, name, region_id, valid_from, valid_to from icb where ods_code = $1",
-            code.as_str()
-        )
-        .fetch_optional(conn)
-        .await?;
+        let icb = state.directory().icb(state.db(), code.as_str()).await?;
         let access = icb.and_then(|icb| {
             let (visible, can_edit, can_review) = match user.role {
                 Role::IcbEditor => (user.icb_id == Some(icb.icb_id), true, false),
@@ -318,21 +308,11 @@ pub struct RegionAccess {
 
 impl RegionAccess {
     /// Finds the region with `ods_code` if the user's role covers it; otherwise 404, audited.
-    pub async fn check(
-        state: &AppState,
-        user: &CurrentUser,
-        conn: &mut PgConnection,
-        ods_code: &str,
-    ) -> AppResult<Self> {
+    pub async fn check(state: &AppState, user: &CurrentUser, ods_code: &str) -> AppResult<Self> {
         let Some(code) = OdsCode::parse(ods_code) else {
             return Err(deny(state, user, "region", ods_code).await);
         };
-        let region = sqlx::query!(
-            "select region_id, ods_code, name from region where ods_code = $1",
-            code.as_str()
-        )
-        .fetch_optional(conn)
-        .await?;
+        let region = state.directory().region(state.db(), code.as_str()).await?;
         let visible = |region_id: i16| match user.role {
             Role::RegionReviewer => user.region_id == Some(region_id),
             Role::NationalAnalyst | Role::Admin => true,

@@ -95,13 +95,13 @@ impl Filters {
         }
         let region = query.region.trim();
         if !region.is_empty() {
-            let access = RegionAccess::check(state, user, conn, region).await?;
+            let access = RegionAccess::check(state, user, region).await?;
             filters.region_id = Some(access.region_id());
             filters.region_code = Some(access.ods_code().to_owned());
         }
         let icb = query.icb.trim();
         if !icb.is_empty() {
-            let access = IcbAccess::check(state, user, conn, icb).await?;
+            let access = IcbAccess::check(state, user, icb).await?;
             filters.icb_id = Some(access.icb_id());
             filters.icb_code = Some(access.ods_code().to_owned());
         }

@@ -58,10 +58,10 @@ pub struct IcbPrescribingPage {
 async fn show_icb(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path((code, slug)): Path<(String, String)>,
+    icb: IcbAccess,
+    Path((_, slug)): Path<(String, String)>,
 ) -> AppResult<IcbPrescribingPage> {
     let mut tx = scope::begin(&state, &user.scope()).await?;
-    let icb = IcbAccess::check(&state, &user, &mut tx, &code).await?;
     let year = PlanYear::from_slug(&mut tx, &slug).await?;
     let plan = chosen_opportunities(&mut tx, &icb, &year).await?;
     let mut chosen = Vec::new();

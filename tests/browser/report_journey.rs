@@ -45,7 +45,7 @@ async fn plant(pool: &PgPool) {
          select m.measure_id, m.icb_id, '2024-09-01', 55.5 from measure m",
     ];
     // One transaction: a workstream's phasing must add up to its target when it commits.
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = pool.begin().await.expect("a transaction");
     for statement in statements {
         sqlx::query(statement)
             .execute(&mut *tx)
